@@ -1,0 +1,358 @@
+# Copyright (c) dockguard.hardening contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE: this module_util is internal to dockguard.hardening and can have
+# breaking changes at any time. Do not use it from other collections.
+"""The daemon.json model: documented keys and their types, merge, compare, diff.
+
+Pure Python, no AnsibleModule: every function takes plain data and raises
+DaemonConfigError with a message naming the key, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import typing as t
+
+
+class DaemonConfigError(Exception):
+    """A daemon.json problem, with a message fit for a user."""
+
+
+# Type descriptors: "bool", "str", "int", "dict" (any object), "any",
+# ("list", ELEM), ("map", VALUE) (object with free keys), ("object", {FIELD: TYPE})
+# (object with known fields), ("choice", (A, B, ...)), ("oneof", (T1, T2)).
+TypeSpec = t.Any
+
+_ULIMIT: TypeSpec = ("object", {"Name": "str", "Hard": "int", "Soft": "int"})
+_RUNTIME: TypeSpec = (
+    "object",
+    {"path": "str", "runtimeArgs": ("list", "str"), "runtimeType": "str", "options": "dict"},
+)
+_POOL: TypeSpec = ("object", {"base": "str", "size": "int"})
+
+# Keys of /etc/docker/daemon.json on Linux, from the dockerd reference
+# (https://docs.docker.com/reference/cli/dockerd/#daemon-configuration-file),
+# Engine 20.10 to 28.
+KNOWN_KEYS: dict[str, TypeSpec] = {
+    "allow-direct-routing": "bool",
+    "allow-nondistributable-artifacts": ("list", "str"),
+    "api-cors-header": "str",
+    "authorization-plugins": ("list", "str"),
+    "bip": "str",
+    "bip6": "str",
+    "bridge": "str",
+    "bridge-accept-fwmark": "str",
+    "builder": "dict",
+    "cdi-spec-dirs": ("list", "str"),
+    "cgroup-parent": "str",
+    "containerd": "str",
+    "containerd-namespace": "str",
+    "containerd-plugins-namespace": "str",
+    "cpu-rt-period": "int",
+    "cpu-rt-runtime": "int",
+    "cri-containerd": "bool",
+    "data-root": "str",
+    "debug": "bool",
+    "default-address-pools": ("list", _POOL),
+    "default-cgroupns-mode": ("choice", ("host", "private")),
+    "default-gateway": "str",
+    "default-gateway-v6": "str",
+    "default-ipc-mode": ("choice", ("private", "shareable")),
+    "default-network-opts": ("map", ("map", "str")),
+    "default-runtime": "str",
+    "default-shm-size": "str",
+    "default-ulimits": ("map", _ULIMIT),
+    "dns": ("list", "str"),
+    "dns-opts": ("list", "str"),
+    "dns-search": ("list", "str"),
+    "exec-opts": ("list", "str"),
+    "exec-root": "str",
+    "experimental": "bool",
+    "features": ("map", "bool"),
+    "firewall-backend": ("choice", ("iptables", "nftables")),
+    "fixed-cidr": "str",
+    "fixed-cidr-v6": "str",
+    "group": "str",
+    "host-gateway-ip": ("oneof", ("str", ("list", "str"))),
+    "hosts": ("list", "str"),
+    "http-proxy": "str",
+    "https-proxy": "str",
+    "icc": "bool",
+    "init": "bool",
+    "init-path": "str",
+    "insecure-registries": ("list", "str"),
+    "ip": "str",
+    "ip-forward": "bool",
+    "ip-forward-no-drop": "bool",
+    "ip-masq": "bool",
+    "ip6tables": "bool",
+    "iptables": "bool",
+    "ipv6": "bool",
+    "labels": ("list", "str"),
+    "live-restore": "bool",
+    "log-driver": "str",
+    "log-format": ("choice", ("text", "json")),
+    "log-level": ("choice", ("debug", "info", "warn", "error", "fatal")),
+    "log-opts": ("map", "str"),
+    "max-concurrent-downloads": "int",
+    "max-concurrent-uploads": "int",
+    "max-download-attempts": "int",
+    "metrics-addr": "str",
+    "min-api-version": "str",
+    "mtu": "int",
+    "no-new-privileges": "bool",
+    "no-proxy": "str",
+    "node-generic-resources": ("list", "str"),
+    "oom-score-adjust": "int",
+    "pidfile": "str",
+    "proxies": ("object", {"http-proxy": "str", "https-proxy": "str", "no-proxy": "str"}),
+    "raw-logs": "bool",
+    "registry-mirrors": ("list", "str"),
+    "runtimes": ("map", _RUNTIME),
+    "seccomp-profile": "str",
+    "selinux-enabled": "bool",
+    "shutdown-timeout": "int",
+    "storage-driver": "str",
+    "storage-opts": ("list", "str"),
+    "swarm-default-advertise-addr": "str",
+    "tls": "bool",
+    "tlscacert": "str",
+    "tlscert": "str",
+    "tlskey": "str",
+    "tlsverify": "bool",
+    "userland-proxy": "bool",
+    "userland-proxy-path": "str",
+    "userns-remap": "str",
+}
+
+# Keys the daemon no longer accepts, with what replaces them.
+REMOVED_KEYS: dict[str, str] = {
+    "cluster-advertise": "removed in Engine 23 (legacy overlay networks); use Swarm mode",
+    "cluster-store": "removed in Engine 23 (legacy overlay networks); use Swarm mode",
+    "cluster-store-opts": "removed in Engine 23 (legacy overlay networks); use Swarm mode",
+    "disable-legacy-registry": "removed in Engine 17.12; delete the key",
+    "graph": "removed in Engine 23; use data-root",
+}
+
+# Lists whose order carries no meaning: compared as sets.
+UNORDERED_KEYS = frozenset(
+    {
+        "allow-nondistributable-artifacts",
+        "cdi-spec-dirs",
+        "exec-opts",
+        "hosts",
+        "insecure-registries",
+        "labels",
+        "node-generic-resources",
+        "storage-opts",
+    }
+)
+
+
+def _type_name(spec: TypeSpec) -> str:
+    if isinstance(spec, str):
+        return {"bool": "a boolean", "str": "a string", "int": "an integer", "dict": "an object"}.get(
+            spec, spec
+        )
+    kind = spec[0]
+    if kind == "list":
+        return f"a list of {_type_name(spec[1]).split(' ', 1)[1]}s"
+    if kind == "map":
+        return f"an object whose values are {_type_name(spec[1])}"
+    if kind == "object":
+        return "an object with fields " + ", ".join(spec[1])
+    if kind == "choice":
+        return "one of " + ", ".join(repr(c) for c in spec[1])
+    return " or ".join(_type_name(s) for s in spec[1])
+
+
+def _json_type(value: t.Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "object"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def _check(where: str, value: t.Any, spec: TypeSpec) -> None:
+    """Raise DaemonConfigError when value does not match spec; where names it."""
+    ok: bool
+    if spec == "any":
+        return
+    if spec == "bool":
+        ok = isinstance(value, bool)
+    elif spec == "str":
+        ok = isinstance(value, str)
+    elif spec == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif spec == "dict":
+        ok = isinstance(value, dict)
+    elif spec[0] == "choice":
+        ok = isinstance(value, str) and value in spec[1]
+    elif spec[0] == "oneof":
+        for alt in spec[1]:
+            try:
+                _check(where, value, alt)
+                return
+            except DaemonConfigError:
+                continue
+        ok = False
+    elif spec[0] == "list":
+        if not isinstance(value, list):
+            ok = False
+        else:
+            for i, item in enumerate(value):
+                _check(f"{where}[{i}]", item, spec[1])
+            return
+    elif spec[0] == "map":
+        if not isinstance(value, dict):
+            ok = False
+        else:
+            for k, item in value.items():
+                _check(f"{where}.{k}", item, spec[1])
+            return
+    elif spec[0] == "object":
+        if not isinstance(value, dict):
+            ok = False
+        else:
+            for k, item in value.items():
+                if k not in spec[1]:
+                    raise DaemonConfigError(
+                        f"daemon.json: {where} has unknown field {k!r}; known fields: {', '.join(spec[1])}"
+                    )
+                _check(f"{where}.{k}", item, spec[1][k])
+            return
+    else:  # pragma: no cover - a programming error in KNOWN_KEYS
+        raise DaemonConfigError(f"internal: bad type spec for {where}: {spec!r}")
+    if not ok:
+        raise DaemonConfigError(
+            f"daemon.json: {where} must be {_type_name(spec)}, got {_json_type(value)} {json.dumps(value)}"
+        )
+
+
+def validate(config: dict[str, t.Any], allow_unknown: t.Iterable[str] = ()) -> None:
+    """Check every key of config against the model; raise on the first problem.
+
+    Keys in allow_unknown are accepted with any value (for settings newer than
+    the model).
+    """
+    if not isinstance(config, dict):
+        raise DaemonConfigError(f"daemon.json must hold a JSON object, got {_json_type(config)}")
+    allowed = set(allow_unknown)
+    for key in sorted(config):
+        value = config[key]
+        if key in allowed:
+            continue
+        if key in REMOVED_KEYS:
+            raise DaemonConfigError(f"daemon.json: key {key!r} is {REMOVED_KEYS[key]}")
+        spec = KNOWN_KEYS.get(key)
+        if spec is None:
+            close = difflib.get_close_matches(key.replace("_", "-"), list(KNOWN_KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise DaemonConfigError(
+                f"daemon.json: unknown key {key!r}{hint}; dockerd refuses to start with it. "
+                "If your engine is newer than this model, list the key in allow_unknown_keys."
+            )
+        _check(key, value, spec)
+
+
+def security_problems(config: dict[str, t.Any]) -> list[str]:
+    """Settings that expose the daemon: plain TCP without mutual TLS (CIS 2.7)."""
+    problems = []
+    tcp = [h for h in config.get("hosts", []) if isinstance(h, str) and h.startswith("tcp://")]
+    if tcp and config.get("tlsverify") is not True:
+        problems.append(
+            f"hosts {tcp} expose the Docker API over TCP without tlsverify: anyone who reaches the "
+            "port is root on this host. Set tlsverify with tlscacert/tlscert/tlskey "
+            "(role dockguard.hardening.tls), use ssh:// access, or set allow_insecure_tcp=true."
+        )
+    return problems
+
+
+def canonical(key: str, value: t.Any) -> t.Any:
+    """A form of value that compares equal exactly when the daemon sees no difference."""
+    if key in UNORDERED_KEYS and isinstance(value, list):
+        return sorted(json.dumps(v, sort_keys=True) for v in value)
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def same_value(key: str, a: t.Any, b: t.Any) -> bool:
+    return bool(canonical(key, a) == canonical(key, b))
+
+
+def desired_config(
+    current: dict[str, t.Any],
+    settings: dict[str, t.Any],
+    remove_keys: t.Iterable[str] = (),
+    exclusive: bool = False,
+) -> dict[str, t.Any]:
+    """The file's new content.
+
+    merge (exclusive false): keys of current that settings do not name are kept;
+    a key in settings replaces the whole value. Existing values that are
+    structurally equal are kept as they are, so a rewrite is never caused by
+    key order or list order where order carries no meaning.
+    exclusive: the result holds exactly settings.
+    """
+    removed = set(remove_keys)
+    both = removed & set(settings)
+    if both:
+        raise DaemonConfigError(
+            f"keys {sorted(both)} are both set in settings and listed in remove_keys; choose one"
+        )
+    result: dict[str, t.Any] = {} if exclusive else {k: v for k, v in current.items() if k not in removed}
+    for key, value in settings.items():
+        if key in current and same_value(key, current[key], value):
+            result[key] = current[key]
+        else:
+            result[key] = value
+    return result
+
+
+def diff(before: dict[str, t.Any], after: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Structured difference: added, removed, changed (with before/after)."""
+    added = {k: after[k] for k in sorted(after) if k not in before}
+    removed = {k: before[k] for k in sorted(before) if k not in after}
+    changed = {
+        k: {"before": before[k], "after": after[k]}
+        for k in sorted(before)
+        if k in after and not same_value(k, before[k], after[k])
+    }
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def is_empty_diff(d: dict[str, t.Any]) -> bool:
+    return not (d["added"] or d["removed"] or d["changed"])
+
+
+def parse(text: str, path: str) -> dict[str, t.Any]:
+    """Parse a daemon.json text; an empty file is an empty configuration."""
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise DaemonConfigError(
+            f"{path} is not valid JSON ({exc}); dockerd cannot start with it either. "
+            "Fix or remove the file, then run again: nothing was written."
+        ) from exc
+    if not isinstance(data, dict):
+        raise DaemonConfigError(f"{path} must hold a JSON object, found {_json_type(data)}; nothing was written")
+    return data
+
+
+def render(config: dict[str, t.Any]) -> str:
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"

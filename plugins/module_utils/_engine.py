@@ -1,0 +1,111 @@
+# Copyright (c) dockguard.hardening contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE: this module_util is internal to dockguard.hardening and can have
+# breaking changes at any time. Do not use it from other collections.
+"""A minimal Docker Engine API client over the UNIX socket (stdlib only).
+
+Used on managed hosts, where the docker SDK may not be installed, to ask the
+running daemon what it really does after a configuration change.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import typing as t
+
+
+class EngineError(Exception):
+    """The daemon did not answer, or answered with an error."""
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def socket_path(docker_host: str) -> str:
+    if docker_host.startswith("unix://"):
+        return docker_host[len("unix://") :]
+    if docker_host.startswith("/"):
+        return docker_host
+    raise EngineError(f"only unix:// sockets are supported here, got {docker_host!r}")
+
+
+def get(docker_host: str, path: str, timeout: float = 5.0) -> t.Any:
+    """GET path from the Engine API; the decoded JSON (or text for /_ping)."""
+    conn = _UnixConnection(socket_path(docker_host), timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+    except OSError as exc:
+        raise EngineError(f"{docker_host}: {exc}") from exc
+    finally:
+        conn.close()
+    if resp.status != 200:
+        raise EngineError(f"GET {path} answered {resp.status}: {body.strip()[:200]}")
+    if path == "/_ping":
+        return body
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise EngineError(f"GET {path} returned no JSON: {body[:200]!r}") from exc
+
+
+def _security_names(info: dict[str, t.Any]) -> set[str]:
+    names = set()
+    for opt in info.get("SecurityOptions") or []:
+        for part in str(opt).split(","):
+            if part.startswith("name="):
+                names.add(part[len("name=") :])
+    return names
+
+
+def observe(key: str, info: dict[str, t.Any], bridge: dict[str, t.Any] | None) -> tuple[bool, t.Any]:
+    """What the running daemon reports for a daemon.json key: (observable, value).
+
+    The value is in daemon.json terms, so it compares with the configured one.
+    """
+    sec = _security_names(info)
+    bridge_opts = (bridge or {}).get("Options") or {}
+    table: dict[str, t.Callable[[], t.Any]] = {
+        "live-restore": lambda: bool(info.get("LiveRestoreEnabled")),
+        "debug": lambda: bool(info.get("Debug")),
+        "experimental": lambda: bool(info.get("ExperimentalBuild")),
+        "selinux-enabled": lambda: "selinux" in sec,
+        "userns-remap": lambda: "userns" in sec,
+        "log-driver": lambda: info.get("LoggingDriver"),
+        "storage-driver": lambda: info.get("Driver"),
+        "data-root": lambda: info.get("DockerRootDir"),
+        "default-runtime": lambda: info.get("DefaultRuntime"),
+        "labels": lambda: list(info.get("Labels") or []),
+        "registry-mirrors": lambda: [
+            m.rstrip("/") for m in (info.get("RegistryConfig") or {}).get("Mirrors") or []
+        ],
+        "icc": lambda: bridge_opts.get("com.docker.network.bridge.enable_icc", "true") == "true",
+    }
+    if key not in table:
+        return False, None
+    if key == "icc" and bridge is None:
+        return False, None
+    return True, table[key]()
+
+
+def expected(key: str, value: t.Any) -> t.Any:
+    """The observation that a configured value should produce."""
+    if key == "userns-remap":
+        return bool(value)
+    if key == "registry-mirrors" and isinstance(value, list):
+        return [str(m).rstrip("/") for m in value]
+    return value
