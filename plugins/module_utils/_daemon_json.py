@@ -282,6 +282,58 @@ def security_problems(config: dict[str, t.Any]) -> list[str]:
     return problems
 
 
+# default-ulimits names and their rows in /proc/PID/limits.
+PROC_LIMITS = {
+    "core": "Max core file size",
+    "cpu": "Max cpu time",
+    "data": "Max data size",
+    "fsize": "Max file size",
+    "locks": "Max file locks",
+    "memlock": "Max locked memory",
+    "msgqueue": "Max msgqueue size",
+    "nice": "Max nice priority",
+    "nofile": "Max open files",
+    "nproc": "Max processes",
+    "rss": "Max resident set",
+    "rtprio": "Max realtime priority",
+    "sigpending": "Max pending signals",
+    "stack": "Max stack size",
+}
+
+
+def parse_proc_limits(text: str) -> dict[str, int | None]:
+    """Hard limits from /proc/PID/limits, by ulimit name (None = unlimited)."""
+    rows = {v: k for k, v in PROC_LIMITS.items()}
+    out: dict[str, int | None] = {}
+    for line in text.splitlines()[1:]:
+        for label, name in rows.items():
+            if line.startswith(label):
+                hard = line[len(label) :].split()[1]
+                out[name] = None if hard == "unlimited" else int(hard)
+    return out
+
+
+def ulimit_problems(config: dict[str, t.Any], hard_limits: dict[str, int | None], can_raise: bool) -> list[str]:
+    """default-ulimits above what this host can grant: every container would fail to start.
+
+    Without CAP_SYS_RESOURCE in the bounding set nobody on the host can raise a
+    hard limit, and runc fails with "error setting rlimits".
+    """
+    if can_raise:
+        return []
+    problems = []
+    for name, spec in sorted((config.get("default-ulimits") or {}).items()):
+        limit = hard_limits.get(name)
+        hard = spec.get("Hard") if isinstance(spec, dict) else None
+        if limit is not None and isinstance(hard, int) and hard > limit:
+            problems.append(
+                f"default-ulimits.{name} Hard={hard} exceeds the hard limit {limit} that this host can grant "
+                "(CAP_SYS_RESOURCE is not in its capability bounding set): every container would fail to start "
+                f"with 'error setting rlimits'. Use Hard and Soft of at most {limit}."
+            )
+    return problems
+
+
 def canonical(key: str, value: t.Any) -> t.Any:
     """A form of value that compares equal exactly when the daemon sees no difference."""
     if key in UNORDERED_KEYS and isinstance(value, list):

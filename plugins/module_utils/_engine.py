@@ -102,6 +102,20 @@ def observe(key: str, info: dict[str, t.Any], bridge: dict[str, t.Any] | None) -
     return True, table[key]()
 
 
+# Keys that shape the default bridge. With live-restore, dockerd keeps the old
+# bridge while containers still run on it ("There are old running containers,
+# the network config will not take affect"): such a key applies only once no
+# container holds the bridge.
+BRIDGE_KEYS = frozenset(
+    {"bip", "default-gateway", "fixed-cidr", "fixed-cidr-v6", "icc", "ip", "ip-masq", "ipv6", "mtu"}
+)
+
+
+def bridge_held(info: dict[str, t.Any]) -> bool:
+    """True when live-restore kept containers running, so the default bridge was not rebuilt."""
+    return bool(info.get("LiveRestoreEnabled")) and int(info.get("ContainersRunning") or 0) > 0
+
+
 def expected(key: str, value: t.Any) -> t.Any:
     """The observation that a configured value should produce."""
     if key == "userns-remap":

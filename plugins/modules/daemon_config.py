@@ -234,6 +234,14 @@ dropin:
   returned: when a drop-in is managed
   type: str
   sample: /etc/systemd/system/docker.service.d/99-dockguard-daemon-config.conf
+deferred:
+  description:
+    - Keys of the default bridge (such as C(icc)) that the restarted daemon did not apply because live-restore
+      kept containers running on the bridge. They apply at the first restart with no container running.
+  returned: when a restart deferred some keys
+  type: list
+  elements: str
+  sample: ["icc"]
 backup_file:
   description: The copy of the previous file.
   returned: when the file changed and O(backup=true)
@@ -296,6 +304,7 @@ class DaemonConfig:
         self.module = module
         self.p = module.params
         self.warnings: list[str] = []
+        self.deferred: list[str] = []
 
     # -- facts ---------------------------------------------------------------
 
@@ -386,6 +395,17 @@ class DaemonConfig:
 
     # -- validation ----------------------------------------------------------
 
+    def host_limits(self) -> tuple[dict[str, int | None], bool]:
+        """Hard resource limits this host can grant, and whether root can raise them."""
+        try:
+            limits = dj.parse_proc_limits(read_text("/proc/self/limits"))
+            status = read_text("/proc/self/status")
+        except OSError:
+            return {}, True
+        cap_bnd = next((line.split()[1] for line in status.splitlines() if line.startswith("CapBnd:")), "")
+        can_raise = not cap_bnd or bool(int(cap_bnd, 16) & (1 << 24))  # CAP_SYS_RESOURCE
+        return limits, can_raise
+
     def dockerd_validate(self, dockerd: str, text: str) -> bool:
         """Run dockerd --validate on text; False when this dockerd cannot validate."""
         tmp = os.path.join(self.module.tmpdir, "daemon.json")
@@ -414,6 +434,10 @@ class DaemonConfig:
             problems = dj.security_problems(desired)
             if problems:
                 raise dj.DaemonConfigError("; ".join(problems))
+
+        problems = dj.ulimit_problems(desired, *self.host_limits())
+        if problems:
+            raise dj.DaemonConfigError("; ".join(problems))
 
         need_dockerd = self.p["validate"] != "never" or self.p["restart"] != "never"
         dockerd = self.module.get_bin_path("dockerd")
@@ -478,6 +502,8 @@ class DaemonConfig:
                 result["verified"] = self.safe_restart(tgt, desired, changes, text, old_dropin, dropin_changed)
         else:
             result["restart_pending"] = bool(pending and active)
+        if self.deferred:
+            result["deferred"] = self.deferred
         result["changed"] = bool(content_changed or dropin_changed or perms_changed or result["restarted"])
         if self.warnings:
             result["warnings"] = self.warnings
@@ -653,6 +679,14 @@ class DaemonConfig:
             if not observable:
                 continue
             want = _engine.expected(key, desired[key])
+            if not dj.same_value(key, want, observed) and key in _engine.BRIDGE_KEYS and _engine.bridge_held(info):
+                self.deferred.append(key)
+                self.warnings.append(
+                    f"{key}={desired[key]!r} is in the file, but live-restore kept {info.get('ContainersRunning')} "
+                    f"container(s) running on the default bridge, so dockerd kept the old bridge ({key}={observed!r}). "
+                    "It applies at the first restart with no container running."
+                )
+                continue
             if not dj.same_value(key, want, observed):
                 raise ApplyError(
                     f"the daemon came back but reports {key}={observed!r} where the file sets {desired[key]!r}"
