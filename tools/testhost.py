@@ -53,7 +53,7 @@ def log(msg: str) -> None:
 
 
 def run(argv: list[str], check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, check=check, text=True, **kw)  # type: ignore[call-overload, no-any-return]
+    return subprocess.run(argv, check=check, text=True, **kw)  # type: ignore[call-overload]
 
 
 def quiet(argv: list[str]) -> bool:
@@ -81,7 +81,7 @@ def ensure_engine(timeout: float = 90.0) -> None:
         return
     log(f"starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as out, open(os.devnull, "rb") as devnull:
-        subprocess.Popen(  # noqa: S603 - fixed argv
+        subprocess.Popen(
             ["dockerd"], stdout=out, stderr=out, stdin=devnull, start_new_session=True
         )
     deadline = time.monotonic() + timeout

@@ -154,9 +154,7 @@ UNORDERED_KEYS = frozenset(
 
 def _type_name(spec: TypeSpec) -> str:
     if isinstance(spec, str):
-        return {"bool": "a boolean", "str": "a string", "int": "an integer", "dict": "an object"}.get(
-            spec, spec
-        )
+        return {"bool": "a boolean", "str": "a string", "int": "an integer", "dict": "an object"}.get(spec, spec)
     kind = spec[0]
     if kind == "list":
         return f"a list of {_type_name(spec[1]).split(' ', 1)[1]}s"
@@ -187,21 +185,48 @@ def _json_type(value: t.Any) -> str:
     return type(value).__name__
 
 
+_SCALARS: dict[str, t.Callable[[t.Any], bool]] = {
+    "any": lambda v: True,
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "dict": lambda v: isinstance(v, dict),
+}
+
+
+def _mismatch(where: str, value: t.Any, spec: TypeSpec) -> DaemonConfigError:
+    return DaemonConfigError(
+        f"daemon.json: {where} must be {_type_name(spec)}, got {_json_type(value)} {json.dumps(value)}"
+    )
+
+
+def _check_container(where: str, value: t.Any, spec: TypeSpec) -> None:
+    kind, inner = spec
+    if kind == "list":
+        if not isinstance(value, list):
+            raise _mismatch(where, value, spec)
+        for i, item in enumerate(value):
+            _check(f"{where}[{i}]", item, inner)
+        return
+    if not isinstance(value, dict):
+        raise _mismatch(where, value, spec)
+    for k, item in value.items():
+        if kind == "map":
+            _check(f"{where}.{k}", item, inner)
+        elif k in inner:
+            _check(f"{where}.{k}", item, inner[k])
+        else:
+            raise DaemonConfigError(f"daemon.json: {where} has unknown field {k!r}; known fields: {', '.join(inner)}")
+
+
 def _check(where: str, value: t.Any, spec: TypeSpec) -> None:
     """Raise DaemonConfigError when value does not match spec; where names it."""
-    ok: bool
-    if spec == "any":
-        return
-    if spec == "bool":
-        ok = isinstance(value, bool)
-    elif spec == "str":
-        ok = isinstance(value, str)
-    elif spec == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif spec == "dict":
-        ok = isinstance(value, dict)
+    if isinstance(spec, str):
+        if not _SCALARS[spec](value):
+            raise _mismatch(where, value, spec)
     elif spec[0] == "choice":
-        ok = isinstance(value, str) and value in spec[1]
+        if not (isinstance(value, str) and value in spec[1]):
+            raise _mismatch(where, value, spec)
     elif spec[0] == "oneof":
         for alt in spec[1]:
             try:
@@ -209,38 +234,9 @@ def _check(where: str, value: t.Any, spec: TypeSpec) -> None:
                 return
             except DaemonConfigError:
                 continue
-        ok = False
-    elif spec[0] == "list":
-        if not isinstance(value, list):
-            ok = False
-        else:
-            for i, item in enumerate(value):
-                _check(f"{where}[{i}]", item, spec[1])
-            return
-    elif spec[0] == "map":
-        if not isinstance(value, dict):
-            ok = False
-        else:
-            for k, item in value.items():
-                _check(f"{where}.{k}", item, spec[1])
-            return
-    elif spec[0] == "object":
-        if not isinstance(value, dict):
-            ok = False
-        else:
-            for k, item in value.items():
-                if k not in spec[1]:
-                    raise DaemonConfigError(
-                        f"daemon.json: {where} has unknown field {k!r}; known fields: {', '.join(spec[1])}"
-                    )
-                _check(f"{where}.{k}", item, spec[1][k])
-            return
-    else:  # pragma: no cover - a programming error in KNOWN_KEYS
-        raise DaemonConfigError(f"internal: bad type spec for {where}: {spec!r}")
-    if not ok:
-        raise DaemonConfigError(
-            f"daemon.json: {where} must be {_type_name(spec)}, got {_json_type(value)} {json.dumps(value)}"
-        )
+        raise _mismatch(where, value, spec)
+    else:
+        _check_container(where, value, spec)
 
 
 def validate(config: dict[str, t.Any], allow_unknown: t.Iterable[str] = ()) -> None:
@@ -362,9 +358,7 @@ def desired_config(
     removed = set(remove_keys)
     both = removed & set(settings)
     if both:
-        raise DaemonConfigError(
-            f"keys {sorted(both)} are both set in settings and listed in remove_keys; choose one"
-        )
+        raise DaemonConfigError(f"keys {sorted(both)} are both set in settings and listed in remove_keys; choose one")
     result: dict[str, t.Any] = {} if exclusive else {k: v for k, v in current.items() if k not in removed}
     for key, value in settings.items():
         if key in current and same_value(key, current[key], value):

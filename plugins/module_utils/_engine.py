@@ -90,9 +90,7 @@ def observe(key: str, info: dict[str, t.Any], bridge: dict[str, t.Any] | None) -
         "data-root": lambda: info.get("DockerRootDir"),
         "default-runtime": lambda: info.get("DefaultRuntime"),
         "labels": lambda: list(info.get("Labels") or []),
-        "registry-mirrors": lambda: [
-            m.rstrip("/") for m in (info.get("RegistryConfig") or {}).get("Mirrors") or []
-        ],
+        "registry-mirrors": lambda: [m.rstrip("/") for m in (info.get("RegistryConfig") or {}).get("Mirrors") or []],
         "icc": lambda: bridge_opts.get("com.docker.network.bridge.enable_icc", "true") == "true",
     }
     if key not in table:

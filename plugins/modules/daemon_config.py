@@ -428,33 +428,8 @@ class DaemonConfig:
         text, st = self.read_current(tgt.path)
         current = dj.parse(text, tgt.path) if text is not None else {}
         desired = dj.desired_config(current, self.p["settings"], self.p["remove_keys"], self.p["exclusive"])
-        dj.validate(desired, self.p["allow_unknown_keys"])
-        validated_by = ["model"]
-        if not self.p["allow_insecure_tcp"]:
-            problems = dj.security_problems(desired)
-            if problems:
-                raise dj.DaemonConfigError("; ".join(problems))
-
-        problems = dj.ulimit_problems(desired, *self.host_limits())
-        if problems:
-            raise dj.DaemonConfigError("; ".join(problems))
-
-        need_dockerd = self.p["validate"] != "never" or self.p["restart"] != "never"
-        dockerd = self.module.get_bin_path("dockerd")
-        if dockerd is None and need_dockerd:
-            raise dj.DaemonConfigError(
-                "dockerd is not installed on this host (not found on PATH): install the engine first "
-                "(role dockguard.hardening.daemon), or set validate=never and restart=never to pre-seed the file"
-            )
         rendered = dj.render(desired)
-        if dockerd and self.p["validate"] != "never":
-            if self.dockerd_validate(dockerd, rendered):
-                validated_by.append("dockerd --validate")
-            elif self.p["validate"] == "always":
-                raise dj.DaemonConfigError(
-                    f"{dockerd} has no --validate (Engine 23 or later has it); set validate=auto or never"
-                )
-
+        validated_by = self.validate_all(desired, rendered)
         changes = dj.diff(current, desired)
         content_changed = not dj.is_empty_diff(changes) or (text is None and bool(desired))
         dropin_text, conflicts = self.plan_conflicts(tgt, desired)
@@ -463,6 +438,11 @@ class DaemonConfig:
         perms_changed = st is not None and (
             stat.S_IMODE(st.st_mode) != 0o644 or st.st_uid != tgt.uid or st.st_gid != tgt.gid
         )
+        loaded = self.unit_property(tgt, self.p["service"], "LoadState") == "loaded"
+        if self.p["restart"] != "never" and not loaded:
+            raise dj.DaemonConfigError(
+                f"{self.p['service']} is not a loaded unit on this host; install the engine or set restart=never"
+            )
 
         result: dict[str, t.Any] = {
             "path": tgt.path,
@@ -489,14 +469,8 @@ class DaemonConfig:
                 self.write(tgt.dropin, dropin_text, 0, 0)
 
         pending = content_changed or dropin_changed or self.file_newer_than_daemon(tgt)
-        loaded = self.unit_property(tgt, self.p["service"], "LoadState") == "loaded"
         active = loaded and self.unit_property(tgt, self.p["service"], "ActiveState") == "active"
-        restart = self.p["restart"] == "always" or (self.p["restart"] == "on_change" and pending and active)
-        if self.p["restart"] != "never" and not loaded:
-            raise dj.DaemonConfigError(
-                f"{self.p['service']} is not a loaded unit on this host; install the engine or set restart=never"
-            )
-        if restart:
+        if self.p["restart"] == "always" or (self.p["restart"] == "on_change" and pending and active):
             result["restarted"] = True
             if not self.module.check_mode:
                 result["verified"] = self.safe_restart(tgt, desired, changes, text, old_dropin, dropin_changed)
@@ -508,6 +482,32 @@ class DaemonConfig:
         if self.warnings:
             result["warnings"] = self.warnings
         return result
+
+    def validate_all(self, desired: dict[str, t.Any], rendered: str) -> list[str]:
+        """Every check the new configuration must pass before anything is written."""
+        dj.validate(desired, self.p["allow_unknown_keys"])
+        validated_by = ["model"]
+        problems = [] if self.p["allow_insecure_tcp"] else dj.security_problems(desired)
+        problems += dj.ulimit_problems(desired, *self.host_limits())
+        if problems:
+            raise dj.DaemonConfigError("; ".join(problems))
+        dockerd = self.module.get_bin_path("dockerd")
+        if dockerd is None:
+            if self.p["validate"] != "never" or self.p["restart"] != "never":
+                raise dj.DaemonConfigError(
+                    "dockerd is not installed on this host (not found on PATH): install the engine first "
+                    "(role dockguard.hardening.daemon), or set validate=never and restart=never to pre-seed the file"
+                )
+            return validated_by
+        if self.p["validate"] == "never":
+            return validated_by
+        if self.dockerd_validate(dockerd, rendered):
+            validated_by.append("dockerd --validate")
+        elif self.p["validate"] == "always":
+            raise dj.DaemonConfigError(
+                f"{dockerd} has no --validate (Engine 23 or later has it); set validate=auto or never"
+            )
+        return validated_by
 
     def plan_conflicts(self, tgt: Target, desired: dict[str, t.Any]) -> tuple[str | None, list[sd.Conflict]]:
         model = self.service_model(tgt)
@@ -666,7 +666,9 @@ class DaemonConfig:
             time.sleep(0.5)
         self.warnings.append("the daemon did not enable live-restore on reload; containers may restart")
 
-    def verify(self, tgt: Target, info: dict[str, t.Any], desired: dict[str, t.Any], changes: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    def verify(
+        self, tgt: Target, info: dict[str, t.Any], desired: dict[str, t.Any], changes: dict[str, t.Any]
+    ) -> list[dict[str, t.Any]]:
         bridge = None
         try:
             bridge = _engine.get(tgt.docker_host, "/networks/bridge")

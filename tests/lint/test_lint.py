@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The linters a change must keep clean, each as a test: no ignore lists anywhere."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PYTHON_DIRS = ["plugins", "tests", "tools", "molecule"]
+
+
+def run(argv: list[str], cwd: pathlib.Path = ROOT, timeout: int = 1800) -> None:
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(argv)} failed (rc={proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+
+
+def test_ruff_check() -> None:
+    run(["ruff", "check", *PYTHON_DIRS])
+
+
+def test_ruff_format() -> None:
+    run(["ruff", "format", "--check", *PYTHON_DIRS])
+
+
+def test_mypy() -> None:
+    run([sys.executable, "-m", "mypy", "plugins", "tools"])
+
+
+def test_no_ignore_files() -> None:
+    ignores = list((ROOT / "tests" / "sanity").glob("ignore-*.txt"))
+    assert ignores == [], "sanity ignore files are not allowed: fix the code instead"
+
+
+def test_ansible_lint_production() -> None:
+    run(["ansible-lint", "--offline", "--profile", "production", "--strict"])
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return [f for f in out.stdout.splitlines() if (ROOT / f).is_file()]
+
+
+def test_ansible_test_sanity() -> None:
+    # ansible-test wants the collection at .../ansible_collections/NS/NAME.
+    with tempfile.TemporaryDirectory(prefix="dg-sanity-") as tmp:
+        dest = pathlib.Path(tmp) / "ansible_collections" / "dockguard" / "hardening"
+        for rel in tracked_files():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, target)
+        subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+        subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
+        env_python = f"{sys.version_info.major}.{sys.version_info.minor}"
+        os.environ.setdefault("ANSIBLE_TEST_PREFER_PODMAN", "0")
+        run(["ansible-test", "sanity", "--venv", "--python", env_python, "--color", "no"], cwd=dest, timeout=3000)
