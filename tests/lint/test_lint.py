@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import shutil
 import subprocess
@@ -50,8 +49,25 @@ def tracked_files() -> list[str]:
     return [f for f in out.stdout.splitlines() if (ROOT / f).is_file()]
 
 
+def sanity_venv() -> pathlib.Path:
+    """A virtualenv of its own for ansible-test: its pinned sanity tools would clash with ansible-lint's."""
+    venv = ROOT / ".cache" / "sanity-venv"
+    core = next(
+        line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("ansible-core==")
+    )
+    stamp = venv / ".dockguard-core"
+    if not stamp.exists() or stamp.read_text() != core:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", core], check=True)
+        stamp.write_text(core)
+    return venv
+
+
 def test_ansible_test_sanity() -> None:
-    # ansible-test wants the collection at .../ansible_collections/NS/NAME.
+    # ansible-test wants the collection at .../ansible_collections/NS/NAME, and
+    # its --venv/--docker modes download from hosts this machine cannot reach:
+    # run --local in a virtualenv that holds ansible-test's own pinned tools.
+    venv = sanity_venv()
     with tempfile.TemporaryDirectory(prefix="dg-sanity-") as tmp:
         dest = pathlib.Path(tmp) / "ansible_collections" / "dockguard" / "hardening"
         for rel in tracked_files():
@@ -61,5 +77,5 @@ def test_ansible_test_sanity() -> None:
         subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
         subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
         env_python = f"{sys.version_info.major}.{sys.version_info.minor}"
-        os.environ.setdefault("ANSIBLE_TEST_PREFER_PODMAN", "0")
-        run(["ansible-test", "sanity", "--venv", "--python", env_python, "--color", "no"], cwd=dest, timeout=3000)
+        argv = [str(venv / "bin" / "ansible-test"), "sanity", "--local", "--requirements"]
+        run([*argv, "--python", env_python, "--color", "no"], cwd=dest, timeout=3000)
