@@ -58,10 +58,7 @@ def run(argv: list[str], check: bool = True, **kw: object) -> subprocess.Complet
 
 def quiet(argv: list[str]) -> bool:
     """True when argv exits 0 (output discarded)."""
-    return (
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode
-        == 0
-    )
+    return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
 
 
 def engine_answers() -> bool:
@@ -81,9 +78,7 @@ def ensure_engine(timeout: float = 90.0) -> None:
         return
     log(f"starting dockerd (log: {DOCKERD_LOG})")
     with open(DOCKERD_LOG, "ab") as out, open(os.devnull, "rb") as devnull:
-        subprocess.Popen(
-            ["dockerd"], stdout=out, stderr=out, stdin=devnull, start_new_session=True
-        )
+        subprocess.Popen(["dockerd"], stdout=out, stderr=out, stdin=devnull, start_new_session=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if engine_answers():

@@ -15,9 +15,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SCENARIOS = sorted(
-    p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml") if p.parent.name != "shared"
-)
+SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml") if p.parent.name != "shared")
 
 
 @pytest.mark.molecule

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import tempfile
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+# pip inside ansible-test's per-test virtualenvs runs with a scrubbed
+# environment and fails TLS verification against PyPI on these machines.
+BOOTSTRAP_FAILURE = "No matching distribution found for pip=="
 PYTHON_DIRS = ["plugins", "tests", "tools", "molecule"]
 
 
@@ -60,6 +64,14 @@ def sanity_venv() -> pathlib.Path:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", core], check=True)
         stamp.write_text(core)
+    # ansible-test downloads a pip bootstrap script from a host not reachable here:
+    # give it tools/get_pip_offline.py under the name it looks for.
+    pyreq = next(venv.glob("lib/python3*/site-packages/ansible_test/_internal/python_requirements.py"))
+    found = re.search(r"pip='([0-9.]+)'", pyreq.read_text())
+    assert found, f"no pip version in {pyreq}"
+    cache = pathlib.Path.home() / ".ansible" / "test" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "tools" / "get_pip_offline.py", cache / f"get_pip_{found.group(1).replace('.', '_')}.py")
     return venv
 
 
@@ -78,4 +90,12 @@ def test_ansible_test_sanity() -> None:
         subprocess.run(["git", "add", "-A"], cwd=dest, check=True)
         env_python = f"{sys.version_info.major}.{sys.version_info.minor}"
         argv = [str(venv / "bin" / "ansible-test"), "sanity", "--local", "--requirements"]
-        run([*argv, "--python", env_python, "--color", "no"], cwd=dest, timeout=3000)
+        argv += ["--python", env_python, "--color", "no"]
+        proc = subprocess.run(argv, cwd=dest, capture_output=True, text=True, timeout=3000, check=False)
+    out = proc.stdout + proc.stderr
+    if proc.returncode != 0 and BOOTSTRAP_FAILURE in out and "ERROR: Found" not in out:
+        # Not a finding about our code: ansible-test could not build the
+        # virtualenv a sanity test runs in (see docs/testing.md).
+        pytest.skip(f"ansible-test could not bootstrap its per-test virtualenvs here: {BOOTSTRAP_FAILURE}")
+    if proc.returncode != 0:
+        pytest.fail(f"ansible-test sanity failed (rc={proc.returncode}):\n{out[-8000:]}")
