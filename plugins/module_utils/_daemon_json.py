@@ -332,9 +332,10 @@ def ulimit_problems(config: dict[str, t.Any], hard_limits: dict[str, int | None]
 
 def canonical(key: str, value: t.Any) -> t.Any:
     """A form of value that compares equal exactly when the daemon sees no difference."""
+    # JSON text, not Python values: in Python False == 0 and 1.0 == 1, for dockerd they differ.
     if key in UNORDERED_KEYS and isinstance(value, list):
-        return sorted(json.dumps(v, sort_keys=True) for v in value)
-    return json.loads(json.dumps(value, sort_keys=True))
+        return json.dumps(sorted(json.dumps(v, sort_keys=True) for v in value))
+    return json.dumps(value, sort_keys=True)
 
 
 def same_value(key: str, a: t.Any, b: t.Any) -> bool:

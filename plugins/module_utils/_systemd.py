@@ -194,9 +194,7 @@ def expand_command(service: Service, env_files: dict[str, str]) -> list[Token]:
         for k, v in parse_env_file(env_files[path]).items():
             env[k] = v
             var_origin[k] = path
-    words = _split(service.exec_start, service.exec_origin)
-    while words and words[0][:1] in "@-:+!":
-        words[0] = words[0][1:]
+    words = command_words(service)
     tokens: list[Token] = []
     for word in words:
         m = _VAR.match(word)
@@ -331,24 +329,18 @@ def config_file_flag(flags: list[Flag]) -> str | None:
     return None
 
 
-def strip_flags(tokens: list[Token], drop: list[Flag]) -> list[str]:
-    """The raw ExecStart words without the words that carry the dropped flags."""
+def command_words(service: Service) -> list[str]:
+    """The words of the effective ExecStart=, unexpanded ($VAR kept as written)."""
+    words = _split(service.exec_start, service.exec_origin)
+    if words:
+        words[0] = words[0].lstrip("@-:+!")
+    return words
+
+
+def strip_flags(words: list[str], drop: list[Flag]) -> list[str]:
+    """The ExecStart words without the words that carry the dropped flags."""
     dropped = {w for f in drop for w in f.words}
-    out: list[str] = []
-    seen_raw: set[int] = set()
-    for tok in tokens:
-        if tok.raw in dropped:
-            continue
-        # keep each raw word once (a $VAR word expands to several tokens)
-        if tok.raw != tok.text:
-            key = hash((tok.raw, tok.origin))
-            if key in seen_raw:
-                continue
-            seen_raw.add(key)
-            out.append(tok.raw)
-            continue
-        out.append(tok.raw)
-    return out
+    return [w for w in words if w not in dropped]
 
 
 def dropin_text(words: list[str], reason: str) -> str:

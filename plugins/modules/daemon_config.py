@@ -368,7 +368,7 @@ class DaemonConfig:
         _rc, out, _err = self.systemctl(tgt, "show", "-p", prop, "--value", unit)
         return out.strip()
 
-    def service_model(self, tgt: Target) -> tuple[list[sd.Token], list[sd.Flag]] | None:
+    def service_model(self, tgt: Target) -> tuple[list[str], list[sd.Flag]] | None:
         files = sd.unit_files(self.p["service"], tgt.unit_dirs, listdir)
         if not files:
             return None
@@ -377,8 +377,7 @@ class DaemonConfig:
         for path, _opt in service.environment_files:
             if os.path.isfile(path):
                 env_texts[path] = read_text(path)
-        tokens = sd.expand_command(service, env_texts)
-        return tokens, sd.parse_dockerd_flags(tokens)
+        return sd.command_words(service), sd.parse_dockerd_flags(sd.expand_command(service, env_texts))
 
     def daemon_started_at(self, tgt: Target) -> float | None:
         pid = self.unit_property(tgt, self.p["service"], "MainPID")
@@ -513,7 +512,7 @@ class DaemonConfig:
         model = self.service_model(tgt)
         if model is None:
             return None, []
-        tokens, flags = model
+        words, flags = model
         cfg_flag = sd.config_file_flag(flags)
         if cfg_flag and os.path.realpath(cfg_flag) != os.path.realpath(tgt.path):
             raise dj.DaemonConfigError(
@@ -543,7 +542,7 @@ class DaemonConfig:
                 f"{self.p['socket_unit']}; add 'fd://' to hosts to keep socket activation"
             )
         reason = "Started without " + ", ".join(sorted({c.flag for c in found})) + f": set in {tgt.path}."
-        return sd.dropin_text(sd.strip_flags(tokens, drop), reason), found
+        return sd.dropin_text(sd.strip_flags(words, drop), reason), found
 
     def file_newer_than_daemon(self, tgt: Target) -> bool:
         started = self.daemon_started_at(tgt)
