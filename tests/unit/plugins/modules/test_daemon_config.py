@@ -1,28 +1,73 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The module's refusals: each bad input is a clear error and nothing is written."""
+"""The module through DaemonConfig.run(): every bad input is a clear error and nothing is written;
+check mode, idempotence, conflict resolution, and the safe restart with its rollback."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
+import stat
 import typing as t
 
 import pytest
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _daemon_json as dj
+from ansible_collections.dockguard.hardening.plugins.module_utils import _engine
 from ansible_collections.dockguard.hardening.plugins.module_utils import _systemd as sd
 from ansible_collections.dockguard.hardening.plugins.modules import daemon_config as mod
 
-FIXTURE_UNIT = (pathlib.Path(__file__).parents[1] / "module_utils" / "fixtures" / "docker.service").read_text()
+DEBIAN_UNIT = (pathlib.Path(__file__).parents[1] / "module_utils" / "fixtures" / "docker.service").read_text()
+PLAIN_UNIT = "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock\n"
+EXEC_LINE = 14  # the ExecStart= line of DEBIAN_UNIT
+
+
+class FailJson(Exception):
+    def __init__(self, kw: dict[str, t.Any]) -> None:
+        super().__init__(kw.get("msg"))
+        self.kw = kw
+
+
+class FakeEngine:
+    """The Engine API: /info before the first restart, then the next of `after` at each restart."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.info: dict[str, t.Any] = {}
+        self.after: list[dict[str, t.Any]] = []
+        self.bridge: dict[str, t.Any] | None = None
+        self.reload_enables_live_restore = True
+        self.paths: list[str] = []
+
+    def restarted(self) -> None:
+        if self.after:
+            self.info = self.after.pop(0)
+
+    def reloaded(self) -> None:
+        if self.reload_enables_live_restore:
+            self.info = {**self.info, "LiveRestoreEnabled": True}
+
+    def get(self, docker_host: str, path: str, timeout: float = 5.0) -> t.Any:
+        self.paths.append(path)
+        if not self.up:
+            raise _engine.EngineError(f"{docker_host}: [Errno 2] No such file or directory")
+        if path == "/_ping":
+            return "OK"
+        if path == "/info":
+            return dict(self.info)
+        if path == "/networks/bridge" and self.bridge is not None:
+            return self.bridge
+        raise _engine.EngineError(f"GET {path} answered 404: not found")
 
 
 class FakeModule:
-    """Just enough of AnsibleModule: commands answer from a table, writes are real files."""
+    """Just enough of AnsibleModule: commands answer from tables, writes are real files."""
 
-    def __init__(self, tmp: pathlib.Path, check_mode: bool = False, dockerd: bool = True, **params: t.Any) -> None:
+    def __init__(self, host: Host, check_mode: bool = False, dockerd: bool = True, **params: t.Any) -> None:
+        self.host = host
         self.params: dict[str, t.Any] = {
-            "path": str(tmp / "daemon.json"),
+            "path": str(host.config),
             "user": None,
             "settings": {},
             "remove_keys": [],
@@ -31,7 +76,7 @@ class FakeModule:
             "allow_insecure_tcp": False,
             "validate": "never",
             "conflicts": "fail",
-            "dropin_path": str(tmp / "units" / "docker.service.d" / mod.DROPIN_NAME),
+            "dropin_path": str(host.dropin),
             "restart": "never",
             "service": "docker.service",
             "socket_unit": "docker.socket",
@@ -42,9 +87,10 @@ class FakeModule:
         self.params.update(params)
         self.check_mode = check_mode
         self._diff = True
-        self.tmpdir = str(tmp)
+        self.tmpdir = str(host.tmp)
         self._dockerd = dockerd
         self.commands: list[list[str]] = []
+        self.validated_text: str | None = None
 
     def get_bin_path(self, name: str, required: bool = False) -> str | None:
         if name == "dockerd" and not self._dockerd:
@@ -53,121 +99,791 @@ class FakeModule:
 
     def run_command(self, argv: list[str], **_kw: t.Any) -> tuple[int, str, str]:
         self.commands.append(argv)
+        prog = os.path.basename(argv[0])
+        if prog == "dockerd":
+            self.validated_text = pathlib.Path(argv[3]).read_text()
+            return self.host.validate_answer
+        if prog == "journalctl":
+            return 0, "\n".join(self.host.journal), ""
         if "show" in argv:
-            return 0, "not-found\n" if "LoadState" in argv else "0\n", ""
-        return 0, "", ""
+            prop = argv[argv.index("-p") + 1]
+            return 0, self.host.units_state.get(argv[-1], {}).get(prop, "") + "\n", ""
+        verb = next(a for a in argv[1:] if not a.startswith("-") and not a.endswith("@"))
+        if verb == "restart":
+            self.host.engine.restarted()
+        if verb == "reload":
+            self.host.engine.reloaded()
+        return self.host.systemctl_rc.get(verb, (0, "", ""))
 
     def backup_local(self, path: str) -> str:
-        return path + ".bak"
+        dest = path + ".bak"
+        pathlib.Path(dest).write_bytes(pathlib.Path(path).read_bytes())
+        return dest
 
     def atomic_move(self, src: str, dest: str) -> None:
         os.replace(src, dest)
 
-    def fail_json(self, **kw: t.Any) -> None:
-        raise AssertionError(kw)
+    def fail_json(self, **kw: t.Any) -> t.NoReturn:
+        raise FailJson(kw)
+
+
+@dataclasses.dataclass
+class Host:
+    root: pathlib.Path
+    tmp: pathlib.Path
+    engine: FakeEngine
+    validate_answer: tuple[int, str, str] = (0, "configuration OK", "")
+    journal: list[str] = dataclasses.field(default_factory=list)
+    systemctl_rc: dict[str, tuple[int, str, str]] = dataclasses.field(default_factory=dict)
+    units_state: dict[str, dict[str, str]] = dataclasses.field(
+        default_factory=lambda: {"docker.service": {"LoadState": "not-found", "MainPID": "0"}}
+    )
+    last: FakeModule | None = None
+
+    @property
+    def config(self) -> pathlib.Path:
+        return self.root / "daemon.json"
+
+    @property
+    def units(self) -> pathlib.Path:
+        return self.root / "units"
+
+    @property
+    def unit_file(self) -> pathlib.Path:
+        return self.units / "docker.service"
+
+    @property
+    def dropin(self) -> pathlib.Path:
+        return self.units / "docker.service.d" / mod.DROPIN_NAME
+
+    def running(self, info: dict[str, t.Any] | None = None, socket: bool = True) -> None:
+        """A loaded, active daemon that answers on its API."""
+        self.units_state = {
+            "docker.service": {"LoadState": "loaded", "ActiveState": "active", "MainPID": "0"},
+            "docker.socket": {"LoadState": "loaded" if socket else "not-found"},
+        }
+        self.engine.up = True
+        self.engine.info = info or {}
+
+    def run(self, **kw: t.Any) -> dict[str, t.Any]:
+        self.last = FakeModule(self, **kw)
+        return mod.DaemonConfig(self.last).run()
+
+    def actions(self) -> list[list[str]]:
+        """The commands that change something (everything but `systemctl show` and dockerd --validate)."""
+        assert self.last is not None
+        return [
+            [os.path.basename(a[0]), *a[1:]]
+            for a in self.last.commands
+            if "show" not in a and os.path.basename(a[0]) not in ("dockerd", "journalctl")
+        ]
+
+    def snapshot(self) -> dict[str, tuple[t.Any, ...]]:
+        """Every path under the host root with its kind, content, mode and mtime."""
+        out: dict[str, tuple[t.Any, ...]] = {}
+        for p in sorted(self.root.rglob("*")):
+            st_ = p.lstat()
+            if p.is_symlink():
+                out[str(p)] = ("link", os.readlink(p), st_.st_mtime_ns)
+            elif p.is_dir():
+                out[str(p)] = ("dir", sorted(os.listdir(p)), stat.S_IMODE(st_.st_mode))
+            else:
+                out[str(p)] = ("file", p.read_bytes(), stat.S_IMODE(st_.st_mode), st_.st_mtime_ns)
+        return out
 
 
 @pytest.fixture
-def host(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> pathlib.Path:
-    units = tmp_path / "units"
-    units.mkdir()
-    (units / "docker.service").write_text(FIXTURE_UNIT)
-    monkeypatch.setattr(sd, "SYSTEM_UNIT_DIRS", (str(units),))
+def host(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Host:
+    root = tmp_path / "host"
+    (root / "units").mkdir(parents=True)
+    (root / "units" / "docker.service").write_text(DEBIAN_UNIT)
+    (tmp_path / "ansible-tmp").mkdir()
+    engine = FakeEngine()
+    monkeypatch.setattr(sd, "SYSTEM_UNIT_DIRS", (str(root / "units"),))
     monkeypatch.setattr(mod.DaemonConfig, "host_limits", lambda self: ({}, True))
-    return tmp_path
+    monkeypatch.setattr(_engine, "get", engine.get)
+    monkeypatch.setattr(mod.time, "sleep", lambda _s: None)
+    return Host(root, tmp_path / "ansible-tmp", engine)
 
 
-def run(tmp: pathlib.Path, **kw: t.Any) -> dict[str, t.Any]:
-    return mod.DaemonConfig(FakeModule(tmp, **kw)).run()  # type: ignore[arg-type]
+def mode(path: pathlib.Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
-def snapshot(tmp: pathlib.Path) -> dict[str, bytes]:
-    return {str(p): p.read_bytes() for p in sorted(tmp.rglob("*")) if p.is_file() and not p.is_symlink()}
+# -- refusals: a clear error, and nothing written ---------------------------------------
+
+REFUSALS: list[tuple[str, str | None, dict[str, t.Any], str]] = [
+    ("not JSON", '{"icc": false,', {"settings": {"icc": False}}, "{path} is not valid JSON ("),
+    ("array", '["icc"]', {"settings": {"icc": False}}, "{path} must hold a JSON object, found list; nothing was"),
+    ("bool as string", "{}", {"settings": {"icc": "false"}}, 'daemon.json: icc must be a boolean, got string "false"'),
+    (
+        "bool is not int",
+        "{}",
+        {"settings": {"max-concurrent-downloads": True}},
+        "daemon.json: max-concurrent-downloads must be an integer, got boolean true",
+    ),
+    (
+        "log-opts value",
+        "{}",
+        {"settings": {"log-opts": {"max-size": "10m", "max-file": 3}}},
+        "daemon.json: log-opts.max-file must be a string, got integer 3",
+    ),
+    (
+        "bad value already in the file",
+        '{"icc": "no"}',
+        {"settings": {"debug": True}},
+        'daemon.json: icc must be a boolean, got string "no"',
+    ),
+    (
+        "unknown key",
+        "{}",
+        {"settings": {"live_restore": True}},
+        "daemon.json: unknown key 'live_restore' (did you mean 'live-restore'?)",
+    ),
+    ("removed key in file", '{"graph": "/srv"}', {"settings": {"icc": False}}, "daemon.json: key 'graph' is removed"),
+    ("removed key in settings", None, {"settings": {"graph": "/srv"}}, "key 'graph' is removed in Engine 23; use data"),
+    (
+        "set and removed",
+        "{}",
+        {"settings": {"icc": False}, "remove_keys": ["icc"]},
+        "keys ['icc'] are both set in settings and listed in remove_keys",
+    ),
+    (
+        "plain tcp",
+        "{}",
+        {"settings": {"hosts": ["fd://", "tcp://0.0.0.0:2375"]}},
+        "hosts ['tcp://0.0.0.0:2375'] expose the Docker API over TCP without tlsverify",
+    ),
+    (
+        "tls without verify",
+        "{}",
+        {"settings": {"hosts": ["tcp://0.0.0.0:2376"], "tls": True}},
+        "expose the Docker API over TCP without tlsverify",
+    ),
+    (
+        "key also a unit flag",
+        "{}",
+        {"settings": {"hosts": ["unix:///var/run/docker.sock"]}},
+        "dockerd refuses to start when a setting is given twice: 'hosts' is set in {path} and as dockerd flag "
+        "-H fd:// at {unit}:" + str(EXEC_LINE) + ". Remove the flag",
+    ),
+    (
+        "no dockerd, validate auto",
+        "{}",
+        {"settings": {"icc": False}, "dockerd": False, "validate": "auto"},
+        "dockerd is not installed on this host (not found on PATH)",
+    ),
+    (
+        "no dockerd, restart on_change",
+        "{}",
+        {"settings": {"icc": False}, "dockerd": False, "restart": "on_change"},
+        "dockerd is not installed on this host (not found on PATH)",
+    ),
+    (
+        "no dockerd, validate always",
+        None,
+        {"settings": {"icc": False}, "dockerd": False, "validate": "always"},
+        "dockerd is not installed on this host",
+    ),
+    (
+        "unit not loaded",
+        "{}",
+        {"settings": {"icc": False}, "restart": "on_change"},
+        "docker.service is not a loaded unit on this host; install the engine or set restart=never",
+    ),
+]
+
+
+@pytest.mark.parametrize(("existing", "params", "message"), [r[1:] for r in REFUSALS], ids=[r[0] for r in REFUSALS])
+def test_bad_input_is_refused_and_nothing_is_written(
+    host: Host, existing: str | None, params: dict[str, t.Any], message: str
+) -> None:
+    if existing is not None:
+        host.config.write_text(existing)
+    before = host.snapshot()
+    with pytest.raises(dj.DaemonConfigError) as err:
+        host.run(**params)
+    assert message.format(path=host.config, unit=host.unit_file) in str(err.value)
+    assert host.snapshot() == before
+    assert host.actions() == []
+
+
+def test_dockerd_validate_refusal_is_refused_and_nothing_is_written(host: Host) -> None:
+    host.config.write_text("{}")
+    host.validate_answer = (1, "", "unable to configure the Docker daemon with file x: bad\n")
+    before = host.snapshot()
+    with pytest.raises(dj.DaemonConfigError) as err:
+        host.run(settings={"icc": False}, validate="auto")
+    assert (
+        str(err.value)
+        == "dockerd --validate refused the new configuration: unable to configure the Docker daemon with file x: bad"
+    )
+    assert host.snapshot() == before
+
+
+def test_validate_always_needs_a_dockerd_that_validates(host: Host) -> None:
+    host.validate_answer = (125, "", "unknown flag: --validate\nSee 'dockerd --help'.")
+    before = host.snapshot()
+    with pytest.raises(dj.DaemonConfigError, match=r"/usr/bin/dockerd has no --validate \(Engine 23 or later"):
+        host.run(settings={"icc": False}, validate="always")
+    assert host.snapshot() == before
+
+
+def test_ulimits_the_host_cannot_grant_are_refused(host: Host, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mod.DaemonConfig, "host_limits", lambda self: ({"nofile": 20000}, False))
+    before = host.snapshot()
+    settings = {"default-ulimits": {"nofile": {"Name": "nofile", "Hard": 64000, "Soft": 64000}}}
+    with pytest.raises(dj.DaemonConfigError, match=r"default-ulimits\.nofile Hard=64000 exceeds the hard limit 20000"):
+        host.run(settings=settings)
+    assert host.snapshot() == before
+
+
+def test_symlinked_daemon_json_is_refused(host: Host) -> None:
+    real = host.root / "elsewhere.json"
+    real.write_text("{}")
+    host.config.symlink_to(real)
+    before = host.snapshot()
+    with pytest.raises(dj.DaemonConfigError) as err:
+        host.run(settings={"icc": False})
+    assert str(err.value).startswith(f"{host.config} is a symlink (to {str(real)!r}); refusing to follow it")
+    assert host.snapshot() == before
+
+
+def test_daemon_json_that_is_a_directory_is_refused(host: Host) -> None:
+    host.config.mkdir()
+    before = host.snapshot()
+    with pytest.raises(dj.DaemonConfigError) as err:
+        host.run(settings={"icc": False})
+    assert str(err.value) == f"{host.config} exists but is not a regular file; nothing was written"
+    assert host.snapshot() == before
 
 
 @pytest.mark.parametrize(
-    ("existing", "params", "message"),
+    ("relpath", "text", "message"),
     [
-        ('{"icc": false,', {"settings": {"icc": False}}, "is not valid JSON"),
-        ("[]", {"settings": {"icc": False}}, "must hold a JSON object, found list"),
-        ("{}", {"settings": {"icc": "false"}}, "icc must be a boolean"),
-        ("{}", {"settings": {"log-opts": {"max-file": 3}}}, "log-opts.max-file must be a string"),
-        ("{}", {"settings": {"live_restore": True}}, "did you mean 'live-restore'?"),
-        ('{"graph": "/srv"}', {"settings": {"icc": False}}, "key 'graph' is removed"),
-        ("{}", {"settings": {"hosts": ["tcp://0.0.0.0:2375"]}}, "without tlsverify"),
-        ("{}", {"settings": {"hosts": ["unix:///var/run/docker.sock"]}}, "as dockerd flag -H fd:// at"),
-        ("{}", {"settings": {"icc": False}, "dockerd": False, "validate": "auto"}, "dockerd is not installed"),
-        ("{}", {"settings": {"icc": False}, "restart": "on_change"}, "docker.service is not a loaded unit"),
+        (
+            "docker.service",
+            "[Service\nExecStart=/usr/sbin/dockerd\n",
+            "{units}/docker.service:1: malformed section header '[Service'",
+        ),
+        (
+            "docker.service.d/10-bad.conf",
+            "[Service]\nExecStart /usr/sbin/dockerd\n",
+            "{units}/docker.service.d/10-bad.conf:2: expected KEY=VALUE, got 'ExecStart /usr/sbin/dockerd'",
+        ),
+        (
+            "docker.service.d/10-cut.conf",
+            "[Service]\nExecStart=/usr/sbin/dockerd \\\n",
+            "{units}/docker.service.d/10-cut.conf: file ends inside a continued line",
+        ),
+        (
+            "docker.service.d/10-env.conf",
+            "[Service]\nEnvironmentFile=/nonexistent/dg\n",
+            "EnvironmentFile=/nonexistent/dg is required by the unit but does not exist",
+        ),
     ],
 )
-def test_bad_input_is_refused_and_nothing_is_written(
-    host: pathlib.Path, existing: str, params: dict[str, t.Any], message: str
-) -> None:
-    (host / "daemon.json").write_text(existing)
-    before = snapshot(host)
+def test_unusable_unit_is_refused_and_nothing_is_written(host: Host, relpath: str, text: str, message: str) -> None:
+    path = host.units / relpath
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    host.config.write_text("{}")
+    before = host.snapshot()
+    with pytest.raises(sd.UnitError) as err:
+        host.run(settings={"icc": False})
+    assert str(err.value) == message.format(units=host.units)
+    assert host.snapshot() == before
+
+
+def test_config_file_flag_elsewhere_is_refused(host: Host) -> None:
+    host.unit_file.write_text("[Service]\nExecStart=/usr/sbin/dockerd --config-file /srv/d.json\n")
+    before = host.snapshot()
     with pytest.raises(dj.DaemonConfigError) as err:
-        run(host, **params)
-    assert message in str(err.value)
-    assert snapshot(host) == before
-
-
-def test_symlinked_daemon_json_is_refused(host: pathlib.Path) -> None:
-    real = host / "elsewhere.json"
-    real.write_text("{}")
-    (host / "daemon.json").symlink_to(real)
-    with pytest.raises(dj.DaemonConfigError, match="is a symlink"):
-        run(host, settings={"icc": False})
-    assert real.read_text() == "{}"
-
-
-def test_unparseable_unit_is_refused(host: pathlib.Path) -> None:
-    (host / "units" / "docker.service").write_text("[Service\nExecStart=/usr/sbin/dockerd\n")
-    (host / "daemon.json").write_text("{}")
-    with pytest.raises(sd.UnitError, match="malformed section header"):
-        run(host, settings={"icc": False})
-    assert (host / "daemon.json").read_text() == "{}"
-
-
-def test_config_file_flag_elsewhere_is_refused(host: pathlib.Path) -> None:
-    (host / "units" / "docker.service").write_text("[Service]\nExecStart=/usr/sbin/dockerd --config-file /srv/d.json\n")
-    with pytest.raises(dj.DaemonConfigError, match=r"--config-file /srv/d\.json"):
-        run(host, settings={"icc": False})
-
-
-def test_check_mode_predicts_and_writes_nothing(host: pathlib.Path) -> None:
-    (host / "daemon.json").write_text('{"debug": true}')
-    result = run(host, check_mode=True, settings={"icc": False})
-    assert result["changed"] is True
-    assert result["changes"]["added"] == {"icc": False}
-    assert result["config"] == {"debug": True, "icc": False}
-    assert result["diff"][0]["after"] == {"debug": True, "icc": False}
-    assert (host / "daemon.json").read_text() == '{"debug": true}'
-
-
-def test_apply_then_idempotent(host: pathlib.Path) -> None:
-    (host / "daemon.json").write_text('{"debug": true, "insecure-registries": ["b", "a"]}')
-    first = run(host, settings={"icc": False, "insecure-registries": ["a", "b"]})
-    assert first["changed"] is True
-    assert json.loads((host / "daemon.json").read_text()) == {
-        "debug": True,
-        "icc": False,
-        "insecure-registries": ["b", "a"],
-    }
-    assert oct(os.stat(host / "daemon.json").st_mode & 0o777) == "0o644"
-    second = run(host, settings={"icc": False, "insecure-registries": ["a", "b"]})
-    assert second["changed"] is False
-
-
-def test_conflict_resolved_with_a_dropin(host: pathlib.Path) -> None:
-    result = run(host, settings={"hosts": ["fd://", "tcp://127.0.0.1:2376"], "tlsverify": True}, conflicts="resolve")
-    dropin = pathlib.Path(result["dropin"]).read_text()
-    assert (
-        "ExecStart=\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n" in dropin
+        host.run(settings={"icc": False})
+    assert str(err.value) == (
+        f"docker.service starts dockerd with --config-file /srv/d.json, so {host.config} is not read; "
+        "manage path=/srv/d.json instead"
     )
-    assert result["conflicts"][0]["key"] == "hosts"
+    assert host.snapshot() == before
 
 
-def test_notable_journal_lines() -> None:
-    journal = ["Starting up", "failed to start daemon: error initializing graphdriver", "Stopped docker.service"]
-    assert mod.notable(journal) == ["failed to start daemon: error initializing graphdriver"]
-    assert mod.notable(["a", "b"]) == ["a", "b"]
+def test_config_file_flag_naming_the_managed_file_is_fine(host: Host) -> None:
+    host.unit_file.write_text(f"[Service]\nExecStart=/usr/sbin/dockerd --config-file={host.config}\n")
+    result = host.run(settings={"icc": False})
+    assert result["changed"] is True
+    assert json.loads(host.config.read_text()) == {"icc": False}
+
+
+@pytest.fixture
+def env_host(host: Host) -> Host:
+    """The Debian unit, its EnvironmentFile pointing at a file under the host root that sets --icc."""
+    env = host.root / "default-docker"
+    env.write_text('# Docker Upstart and SysVinit configuration file\nDOCKER_OPTS="--icc=false --dns 8.8.8.8"\n')
+    host.unit_file.write_text(DEBIAN_UNIT.replace("/etc/default/docker", str(env)))
+    return host
+
+
+@pytest.mark.parametrize(
+    ("conflicts", "message"),
+    [
+        ("fail", "'icc' is set in {path} and as dockerd flag --icc false at {env} ($DOCKER_OPTS)"),
+        (
+            "resolve",
+            "cannot resolve with a drop-in, the flag comes from an environment file: 'icc' is set in {path} and as "
+            "dockerd flag --icc false at {env} ($DOCKER_OPTS). Remove it from that file.",
+        ),
+    ],
+)
+def test_flag_from_environment_file_is_refused_naming_the_file(env_host: Host, conflicts: str, message: str) -> None:
+    before = env_host.snapshot()
+    with pytest.raises(dj.DaemonConfigError) as err:
+        env_host.run(settings={"icc": False}, conflicts=conflicts)
+    assert message.format(path=env_host.config, env=env_host.root / "default-docker") in str(err.value)
+    assert env_host.snapshot() == before
+
+
+def test_unknown_user_is_refused(host: Host) -> None:
+    with pytest.raises(dj.DaemonConfigError, match="user='no-such-dockguard-user': no such user on this host"):
+        host.run(user="no-such-dockguard-user", path=None, settings={"icc": False})
+
+
+# -- targets ------------------------------------------------------------------------------
+
+
+def test_system_target_defaults(host: Host) -> None:
+    fake = FakeModule(host, path=None, dropin_path=None)
+    tgt = mod.DaemonConfig(fake).target()
+    assert tgt == mod.Target(
+        path="/etc/docker/daemon.json",
+        uid=0,
+        gid=0,
+        home="/root",
+        user=None,
+        docker_host="unix:///var/run/docker.sock",
+        unit_dirs=(str(host.units),),
+        dropin="/etc/systemd/system/docker.service.d/99-dockguard-daemon-config.conf",
+    )
+
+
+def test_rootless_target_defaults(host: Host) -> None:
+    import pwd
+
+    root = pwd.getpwuid(0)
+    fake = FakeModule(host, user=root.pw_name, path=None, dropin_path=None)
+    tgt = mod.DaemonConfig(fake).target()
+    assert tgt.path == os.path.join(root.pw_dir, ".config/docker/daemon.json")
+    assert tgt.docker_host == "unix:///run/user/0/docker.sock"
+    assert tgt.unit_dirs == sd.user_unit_dirs(root.pw_dir)
+    assert tgt.dropin == os.path.join(root.pw_dir, ".config/systemd/user/docker.service.d", mod.DROPIN_NAME)
+    rc, _out, _err = mod.DaemonConfig(fake).systemctl(tgt, "daemon-reload")
+    assert rc == 0
+    assert fake.commands[-1] == ["/usr/bin/systemctl", "--user", "-M", f"{root.pw_name}@", "daemon-reload"]
+
+
+# -- conflicts resolved with a drop-in ------------------------------------------------------
+
+TLS = {
+    "hosts": ["fd://", "tcp://127.0.0.1:2376"],
+    "tlsverify": True,
+    "tlscacert": "/etc/docker/tls/ca.pem",
+    "tlscert": "/etc/docker/tls/server-cert.pem",
+    "tlskey": "/etc/docker/tls/server-key.pem",
+}
+
+
+def expected_dropin(host: Host) -> str:
+    return (
+        "# Managed by dockguard.hardening.daemon_config: do not edit.\n"
+        f"# Started without -H fd://: set in {host.config}.\n"
+        "[Service]\n"
+        "ExecStart=\n"
+        "ExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock $DOCKER_OPTS\n"
+    )
+
+
+def test_conflict_resolved_with_a_dropin_then_idempotent(host: Host) -> None:
+    result = host.run(settings=TLS, conflicts="resolve")
+    assert result["changed"] is True
+    assert result["dropin"] == str(host.dropin)
+    assert host.dropin.read_text() == expected_dropin(host)
+    assert "-H fd://" not in host.dropin.read_text().splitlines()[-1]
+    assert mode(host.dropin) == 0o644
+    assert host.config.read_text() == dj.render(TLS)
+    assert result["conflicts"] == [
+        {"key": "hosts", "flag": "-H fd://", "origin": f"{host.unit_file}:{EXEC_LINE}", "in_unit_line": True}
+    ]
+    assert "warnings" not in result
+    before = host.snapshot()
+    again = host.run(settings=TLS, conflicts="resolve")
+    assert again["changed"] is False
+    assert again["conflicts"] == []
+    assert again["dropin"] == str(host.dropin)
+    assert host.snapshot() == before
+
+
+def test_resolve_without_fd_warns_about_socket_activation(host: Host) -> None:
+    result = host.run(settings={"hosts": ["unix:///var/run/docker.sock"]}, conflicts="resolve")
+    assert host.dropin.read_text() == expected_dropin(host)
+    assert any("hosts has no 'fd://'" in w and "docker.socket" in w for w in result["warnings"])
+
+
+def test_resolve_in_check_mode_predicts_the_dropin_and_writes_nothing(host: Host) -> None:
+    before = host.snapshot()
+    result = host.run(settings=TLS, conflicts="resolve", check_mode=True)
+    assert host.snapshot() == before
+    assert result["changed"] is True
+    assert result["diff"][1] == {
+        "before": "",
+        "after": expected_dropin(host),
+        "before_header": str(host.dropin),
+        "after_header": str(host.dropin),
+    }
+
+
+# -- check mode -----------------------------------------------------------------------------
+
+
+def test_check_mode_predicts_and_writes_nothing(host: Host) -> None:
+    host.config.write_text('{"debug": true}')
+    before = host.snapshot()
+    result = host.run(check_mode=True, settings={"icc": False})
+    assert host.snapshot() == before
+    assert result["changed"] is True
+    assert result["changes"] == {"added": {"icc": False}, "removed": {}, "changed": {}}
+    assert result["config"] == {"debug": True, "icc": False}
+    assert result["diff"] == [
+        {
+            "before": {"debug": True},
+            "after": {"debug": True, "icc": False},
+            "before_header": str(host.config),
+            "after_header": str(host.config),
+        }
+    ]
+    assert "backup_file" not in result
+
+
+def test_check_mode_does_not_create_the_file(host: Host) -> None:
+    before = host.snapshot()
+    result = host.run(check_mode=True, settings={"live-restore": True})
+    assert result["changed"] is True
+    assert not host.config.exists()
+    assert host.snapshot() == before
+
+
+def test_check_mode_with_a_running_daemon_predicts_the_restart_only(host: Host) -> None:
+    host.running()
+    host.config.write_text("{}")
+    before = host.snapshot()
+    result = host.run(check_mode=True, settings={"icc": False}, restart="on_change")
+    assert (result["changed"], result["restarted"], result["restart_pending"]) == (True, True, False)
+    assert "verified" not in result
+    assert host.actions() == []
+    assert host.snapshot() == before
+
+
+# -- idempotence ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("existing", "params", "written"),
+    [
+        # no change: structurally equal, whatever the order or the formatting of the file
+        (
+            '{"log-opts": {"max-size": "10m", "max-file": "3"}}',
+            {"settings": {"log-opts": {"max-file": "3", "max-size": "10m"}}},
+            None,
+        ),
+        (
+            '{"insecure-registries": ["b:5000", "a:5000"]}',
+            {"settings": {"insecure-registries": ["a:5000", "b:5000"]}},
+            None,
+        ),
+        (
+            '{"hosts": ["unix:///var/run/docker.sock", "fd://"]}',
+            {"settings": {"hosts": ["fd://", "unix:///var/run/docker.sock"]}},
+            None,
+        ),
+        ('{"labels":["b=2","a=1"],"icc":false}', {"settings": {"icc": False, "labels": ["a=1", "b=2"]}}, None),
+        ('{"debug": true}', {"remove_keys": ["absent"]}, None),
+        ("", {}, None),
+        # changes
+        (
+            '{"dns": ["1.1.1.1", "8.8.8.8"]}',
+            {"settings": {"dns": ["8.8.8.8", "1.1.1.1"]}},
+            {"dns": ["8.8.8.8", "1.1.1.1"]},
+        ),
+        ('{"icc": 0}', {"settings": {"icc": False}}, {"icc": False}),
+        ('{"mtu": 1500.0}', {"settings": {"mtu": 1500}}, {"mtu": 1500}),
+        (
+            '{"debug": true, "labels": ["a"]}',
+            {"settings": {"icc": False}},
+            {"debug": True, "labels": ["a"], "icc": False},
+        ),
+        ('{"debug": true, "icc": true}', {"settings": {"icc": False}, "exclusive": True}, {"icc": False}),
+        ('{"debug": true, "icc": true}', {"remove_keys": ["debug"]}, {"icc": True}),
+        ('{"debug": true}', {"remove_keys": ["debug"]}, {}),
+        (None, {"settings": {"icc": False}}, {"icc": False}),
+    ],
+)
+def test_apply_then_idempotent(
+    host: Host, existing: str | None, params: dict[str, t.Any], written: dict[str, t.Any] | None
+) -> None:
+    host.unit_file.write_text(PLAIN_UNIT)
+    if existing is not None:
+        host.config.write_text(existing)
+        host.config.chmod(0o644)
+    before = host.snapshot()
+    first = host.run(**params)
+    assert first["changed"] is (written is not None)
+    if written is None:
+        assert host.snapshot() == before  # not even rewritten
+        assert first["changes"] == {"added": {}, "removed": {}, "changed": {}}
+    else:
+        assert host.config.read_text() == dj.render(written)
+        assert json.loads(host.config.read_text()) == written
+        assert first["config"] == written
+        assert mode(host.config) == 0o644
+    settled = host.snapshot()
+    second = host.run(**params)
+    assert second["changed"] is False
+    assert host.snapshot() == settled
+
+
+def test_no_settings_and_no_file_creates_nothing(host: Host) -> None:
+    before = host.snapshot()
+    result = host.run()
+    assert result["changed"] is False
+    assert result["config"] == {}
+    assert host.snapshot() == before
+
+
+def test_file_mode_is_corrected_without_rewriting(host: Host) -> None:
+    host.config.write_text('{"icc": false}')
+    host.config.chmod(0o600)
+    checked = host.run(settings={"icc": False}, check_mode=True)
+    assert checked["changed"] is True
+    assert mode(host.config) == 0o600
+    result = host.run(settings={"icc": False})
+    assert result["changed"] is True
+    assert "backup_file" not in result
+    assert mode(host.config) == 0o644
+    assert host.config.read_text() == '{"icc": false}'
+    assert host.run(settings={"icc": False})["changed"] is False
+
+
+@pytest.mark.parametrize("backup", [True, False])
+def test_backup_keeps_the_previous_file(host: Host, backup: bool) -> None:
+    host.config.write_text('{"icc": true}')
+    result = host.run(settings={"icc": False}, backup=backup)
+    assert json.loads(host.config.read_text()) == {"icc": False}
+    if backup:
+        assert pathlib.Path(result["backup_file"]).read_text() == '{"icc": true}'
+    else:
+        assert "backup_file" not in result
+
+
+@pytest.mark.parametrize(
+    ("answer", "validate", "validated_by"),
+    [
+        ((0, "configuration OK", ""), "auto", ["model", "dockerd --validate"]),
+        ((0, "configuration OK", ""), "always", ["model", "dockerd --validate"]),
+        ((125, "", "unknown flag: --validate"), "auto", ["model"]),
+        ((0, "configuration OK", ""), "never", ["model"]),
+    ],
+)
+def test_validated_by(host: Host, answer: tuple[int, str, str], validate: str, validated_by: list[str]) -> None:
+    host.validate_answer = answer
+    result = host.run(settings={"icc": False, "live-restore": True}, validate=validate)
+    assert result["validated_by"] == validated_by
+    assert host.last is not None
+    if validate != "never":
+        # dockerd validated exactly the text that was then written, from the module's tmpdir
+        assert host.last.commands[0] == [
+            "/usr/bin/dockerd",
+            "--validate",
+            "--config-file",
+            str(host.tmp / "daemon.json"),
+        ]
+        assert host.last.validated_text == host.config.read_text() == dj.render({"icc": False, "live-restore": True})
+
+
+# -- restart: safe apply and rollback ---------------------------------------------------------
+
+
+def test_restart_never_reports_pending(host: Host) -> None:
+    host.running()
+    result = host.run(settings={"icc": False}, restart="never")
+    assert (result["changed"], result["restarted"], result["restart_pending"]) == (True, False, True)
+    assert host.actions() == []
+
+
+def test_restart_confirms_the_new_settings(host: Host) -> None:
+    host.running({"LiveRestoreEnabled": False})
+    host.engine.after = [{"LiveRestoreEnabled": True, "ContainersRunning": 1}]
+    result = host.run(settings={"live-restore": True}, restart="on_change")
+    assert (result["changed"], result["restarted"]) == (True, True)
+    assert result["verified"] == [{"key": "live-restore", "expected": True, "observed": True}]
+    assert host.actions() == [
+        ["systemctl", "reload", "docker.service"],  # live-restore first, so running containers survive
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "reset-failed", "docker.socket", "docker.service"],
+        ["systemctl", "restart", "docker.socket", "docker.service"],
+    ]
+    assert json.loads(host.config.read_text()) == {"live-restore": True}
+
+
+@pytest.mark.parametrize(
+    ("reload_rc", "enables", "warning"),
+    [
+        (
+            (1, "", "Job for docker.service failed.\n"),
+            True,
+            "could not reload docker.service to enable live-restore first",
+        ),
+        ((0, "", ""), False, "the daemon did not enable live-restore on reload; containers may restart"),
+    ],
+)
+def test_live_restore_not_enabled_by_reload_is_a_warning(
+    host: Host, monkeypatch: pytest.MonkeyPatch, reload_rc: tuple[int, str, str], enables: bool, warning: str
+) -> None:
+    clock = iter(range(0, 10**6, 2))  # each look at the clock is two seconds later
+    monkeypatch.setattr(mod.time, "monotonic", lambda: float(next(clock)))
+    host.running({"LiveRestoreEnabled": False})
+    host.systemctl_rc["reload"] = reload_rc
+    host.engine.reload_enables_live_restore = enables
+    host.engine.after = [{"LiveRestoreEnabled": True}]
+    result = host.run(settings={"live-restore": True}, restart="on_change", timeout=60)
+    assert result["verified"] == [{"key": "live-restore", "expected": True, "observed": True}]
+    assert [w for w in result["warnings"] if warning in w]
+
+
+def test_restart_always_restarts_without_a_change(host: Host) -> None:
+    host.running(socket=False)
+    host.config.write_text('{"icc": false}')
+    host.config.chmod(0o644)
+    result = host.run(settings={"icc": False}, restart="always")
+    assert (result["changed"], result["restarted"], result["verified"]) == (True, True, [])
+    assert ["systemctl", "restart", "docker.service"] in host.actions()
+
+
+def test_bridge_key_held_by_live_restore_is_deferred_not_rolled_back(host: Host) -> None:
+    host.running({"LiveRestoreEnabled": True, "ContainersRunning": 2})
+    host.engine.after = [{"LiveRestoreEnabled": True, "ContainersRunning": 2}]
+    host.engine.bridge = {"Options": {"com.docker.network.bridge.enable_icc": "true"}}
+    result = host.run(settings={"icc": False, "live-restore": True}, restart="on_change")
+    assert result["deferred"] == ["icc"]
+    assert result["verified"] == [{"key": "live-restore", "expected": True, "observed": True}]
+    assert any("live-restore kept 2 container(s) running" in w for w in result["warnings"])
+    assert json.loads(host.config.read_text()) == {"icc": False, "live-restore": True}
+
+
+def test_daemon_reporting_other_settings_is_rolled_back(host: Host) -> None:
+    host.running({"LiveRestoreEnabled": False})
+    host.engine.after = [{"LiveRestoreEnabled": False}, {"LiveRestoreEnabled": False}]
+    host.journal = ["Starting up", 'level=error msg="something broke"', "module=grpc noise"]
+    host.config.write_text('{"debug": false}')
+    original = host.config.read_bytes()
+    with pytest.raises(FailJson) as err:
+        host.run(settings={"live-restore": True}, restart="on_change")
+    msg = err.value.kw["msg"]
+    assert msg.startswith(
+        "dockerd did not come back with the new configuration: the daemon came back but reports "
+        "live-restore=False where the file sets True. "
+        f"Restored {host.config}; the daemon is answering again with the previous configuration."
+    )
+    assert msg.endswith('Journal: level=error msg="something broke"')
+    assert err.value.kw["rolled_back"] is True
+    assert err.value.kw["restored"] == [str(host.config)]
+    assert err.value.kw["journal"] == ["Starting up", 'level=error msg="something broke"']
+    assert host.config.read_bytes() == original
+    assert [a[1] for a in host.actions()].count("restart") == 2
+
+
+def test_daemon_that_does_not_come_back_is_rolled_back_to_no_file(host: Host) -> None:
+    host.running()
+    host.engine.up = False  # the API never answers
+    with pytest.raises(FailJson) as err:
+        host.run(settings={"icc": False}, restart="on_change", timeout=0)
+    msg = err.value.kw["msg"]
+    assert "the Engine API at unix:///var/run/docker.sock did not answer within 0s (no answer yet)" in msg
+    assert f"Restored {host.config} (removed: it did not exist before)" in msg
+    assert "the daemon did NOT come back with the previous configuration either" in msg
+    assert not host.config.exists()
+
+
+def test_failed_systemctl_restart_is_rolled_back_with_its_dropin(host: Host) -> None:
+    host.running()
+    host.systemctl_rc["restart"] = (1, "", "Job for docker.service failed.\nSee journalctl -xeu docker.service.")
+    with pytest.raises(FailJson) as err:
+        host.run(settings=TLS, conflicts="resolve", restart="on_change")
+    assert (
+        "systemctl restart docker.socket docker.service failed (rc=1): Job for docker.service failed"
+        in (err.value.kw["msg"])
+    )
+    assert err.value.kw["restored"] == [f"{host.config} (removed: it did not exist before)", str(host.dropin)]
+    assert not host.config.exists()
+    assert not host.dropin.exists()
+
+
+# -- main() and notable() -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "msg"),
+    [
+        (dj.DaemonConfigError("daemon.json: icc must be a boolean"), "daemon.json: icc must be a boolean"),
+        (
+            sd.UnitError("/x/docker.service:1: malformed section header"),
+            "/x/docker.service:1: malformed section header",
+        ),
+        (mod.ApplyError("the daemon did not come back"), "the daemon did not come back"),
+        (RuntimeError("boom"), "unexpected error: boom"),
+    ],
+)
+def test_main_reports_errors_as_failures(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: Exception, msg: str
+) -> None:
+    from ansible.module_utils.testing import patch_module_args
+
+    def boom(self: mod.DaemonConfig) -> dict[str, t.Any]:
+        raise error
+
+    monkeypatch.setattr(mod.DaemonConfig, "run", boom)
+    with patch_module_args({"settings": {"icc": False}}), pytest.raises(SystemExit) as exit_:
+        mod.main()
+    assert exit_.value.code == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["failed"] is True
+    assert out["msg"] == msg
+
+
+def test_main_returns_the_result(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from ansible.module_utils.testing import patch_module_args
+
+    seen: dict[str, t.Any] = {}
+
+    def run(self: mod.DaemonConfig) -> dict[str, t.Any]:
+        seen.update(self.p)
+        return {"changed": False, "path": "/etc/docker/daemon.json", "config": {}}
+
+    monkeypatch.setattr(mod.DaemonConfig, "run", run)
+    with patch_module_args({"settings": {"icc": False}}), pytest.raises(SystemExit) as exit_:
+        mod.main()
+    assert exit_.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["changed"], out["path"]) == (False, "/etc/docker/daemon.json")
+    assert (seen["validate"], seen["conflicts"], seen["restart"], seen["timeout"]) == ("auto", "fail", "on_change", 60)
+
+
+@pytest.mark.parametrize(
+    ("journal", "limit", "expected"),
+    [
+        (["Starting up", "failed to start daemon: graphdriver", "Stopped"], 6, ["failed to start daemon: graphdriver"]),
+        (["a", "b"], 6, ["a", "b"]),
+        ([f"line {i}" for i in range(10)], 3, ["line 7", "line 8", "line 9"]),
+        (["level=fatal x", "ok", "invalid y", "conflict z"], 2, ["invalid y", "conflict z"]),
+        ([], 6, []),
+    ],
+)
+def test_notable_journal_lines(journal: list[str], limit: int, expected: list[str]) -> None:
+    assert mod.notable(journal, limit) == expected

@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the running daemon reports, in daemon.json terms, and the small Engine API client."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import pathlib
+import socketserver
+import tempfile
+import threading
+import typing as t
+
+import pytest
+
+from ansible_collections.dockguard.hardening.plugins.module_utils import _daemon_json as dj
+from ansible_collections.dockguard.hardening.plugins.module_utils import _engine
+
+INFO: dict[str, t.Any] = {
+    "LiveRestoreEnabled": True,
+    "Debug": False,
+    "ExperimentalBuild": False,
+    "SecurityOptions": ["name=apparmor", "name=seccomp,profile=builtin", "name=userns", "name=cgroupns"],
+    "LoggingDriver": "json-file",
+    "Driver": "overlay2",
+    "DockerRootDir": "/var/lib/docker",
+    "DefaultRuntime": "runc",
+    "Labels": ["env=prod"],
+    "RegistryConfig": {"Mirrors": ["https://mirror.example/"]},
+    "ContainersRunning": 2,
+}
+BRIDGE: dict[str, t.Any] = {"Name": "bridge", "Options": {"com.docker.network.bridge.enable_icc": "false"}}
+
+
+@pytest.mark.parametrize(
+    ("docker_host", "path"),
+    [
+        ("unix:///var/run/docker.sock", "/var/run/docker.sock"),
+        ("unix:///run/user/1000/docker.sock", "/run/user/1000/docker.sock"),
+        ("/var/run/docker.sock", "/var/run/docker.sock"),
+    ],
+)
+def test_socket_path(docker_host: str, path: str) -> None:
+    assert _engine.socket_path(docker_host) == path
+
+
+@pytest.mark.parametrize("docker_host", ["tcp://127.0.0.1:2376", "ssh://me@host", "docker.sock", ""])
+def test_socket_path_refuses_anything_but_unix(docker_host: str) -> None:
+    with pytest.raises(_engine.EngineError) as err:
+        _engine.socket_path(docker_host)
+    assert str(err.value) == f"only unix:// sockets are supported here, got {docker_host!r}"
+
+
+@pytest.mark.parametrize(
+    ("key", "info", "bridge", "expected"),
+    [
+        ("live-restore", INFO, BRIDGE, (True, True)),
+        ("live-restore", {}, None, (True, False)),
+        ("debug", {"Debug": True}, None, (True, True)),
+        ("experimental", INFO, None, (True, False)),
+        ("selinux-enabled", INFO, None, (True, False)),
+        ("selinux-enabled", {"SecurityOptions": ["name=selinux"]}, None, (True, True)),
+        ("userns-remap", INFO, None, (True, True)),
+        ("userns-remap", {"SecurityOptions": None}, None, (True, False)),
+        ("log-driver", INFO, None, (True, "json-file")),
+        ("storage-driver", INFO, None, (True, "overlay2")),
+        ("data-root", INFO, None, (True, "/var/lib/docker")),
+        ("default-runtime", INFO, None, (True, "runc")),
+        ("labels", INFO, None, (True, ["env=prod"])),
+        ("labels", {"Labels": None}, None, (True, [])),
+        ("registry-mirrors", INFO, None, (True, ["https://mirror.example"])),
+        ("registry-mirrors", {}, None, (True, [])),
+        ("icc", INFO, BRIDGE, (True, False)),
+        ("icc", INFO, {"Options": {"com.docker.network.bridge.enable_icc": "true"}}, (True, True)),
+        ("icc", INFO, {"Options": {}}, (True, True)),  # absent option: dockerd's default, icc on
+        ("icc", INFO, {"Options": None}, (True, True)),
+        ("icc", INFO, None, (False, None)),  # no bridge network to ask
+        ("no-new-privileges", INFO, BRIDGE, (False, None)),
+        ("log-opts", INFO, BRIDGE, (False, None)),
+    ],
+)
+def test_observe(
+    key: str, info: dict[str, t.Any], bridge: dict[str, t.Any] | None, expected: tuple[bool, t.Any]
+) -> None:
+    assert _engine.observe(key, info, bridge) == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "want"),
+    [
+        ("userns-remap", "default", True),
+        ("userns-remap", "", False),
+        ("registry-mirrors", ["https://a.example/", "https://b.example"], ["https://a.example", "https://b.example"]),
+        ("registry-mirrors", "https://a/", "https://a/"),  # not a list: left for validation to refuse
+        ("live-restore", True, True),
+        ("labels", ["a=1"], ["a=1"]),
+        ("log-driver", "journald", "journald"),
+    ],
+)
+def test_expected(key: str, value: t.Any, want: t.Any) -> None:
+    assert _engine.expected(key, value) == want
+
+
+@pytest.mark.parametrize(
+    ("key", "configured"),
+    [
+        ("live-restore", True),
+        ("userns-remap", "default"),
+        ("registry-mirrors", ["https://mirror.example/"]),
+        ("registry-mirrors", ["https://mirror.example"]),
+        ("labels", ["env=prod"]),
+        ("icc", False),
+        ("data-root", "/var/lib/docker"),
+    ],
+)
+def test_configured_value_matches_what_the_daemon_reports(key: str, configured: t.Any) -> None:
+    observable, observed = _engine.observe(key, INFO, BRIDGE)
+    assert observable
+    assert dj.same_value(key, _engine.expected(key, configured), observed)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG _engine.expected: dockerd reports DockerRootDir cleaned and with symlinks resolved "
+    "(ReadSymlinkedDirectory), so a data-root with a trailing slash fails verification and is rolled back",
+)
+def test_data_root_with_trailing_slash_matches_the_cleaned_report() -> None:
+    _observable, observed = _engine.observe("data-root", INFO, None)
+    assert dj.same_value("data-root", _engine.expected("data-root", "/var/lib/docker/"), observed)
+
+
+@pytest.mark.parametrize(
+    ("info", "held"),
+    [
+        ({"LiveRestoreEnabled": True, "ContainersRunning": 2}, True),
+        ({"LiveRestoreEnabled": True, "ContainersRunning": 0}, False),
+        ({"LiveRestoreEnabled": True, "ContainersRunning": None}, False),
+        ({"LiveRestoreEnabled": False, "ContainersRunning": 5}, False),
+        ({}, False),
+    ],
+)
+def test_bridge_held(info: dict[str, t.Any], held: bool) -> None:
+    assert _engine.bridge_held(info) is held
+
+
+def test_bridge_keys_include_icc() -> None:
+    assert "icc" in _engine.BRIDGE_KEYS
+    assert "live-restore" not in _engine.BRIDGE_KEYS
+
+
+# -- get() against a real UNIX socket ----------------------------------------------------
+
+ROUTES: dict[str, tuple[int, str]] = {
+    "/_ping": (200, "OK"),
+    "/info": (200, json.dumps(INFO)),
+    "/broken": (500, '{"message":"boom"}\n'),
+    "/notjson": (200, "<html>"),
+}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status, body = ROUTES.get(self.path, (404, "page not found"))
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: t.Any) -> None:
+        return
+
+
+class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+    def get_request(self) -> tuple[t.Any, t.Any]:
+        request, _addr = super().get_request()
+        return request, ("local", 0)  # BaseHTTPRequestHandler expects a (host, port) address
+
+
+@pytest.fixture(scope="module")
+def engine_socket() -> t.Iterator[str]:
+    # a short directory: AF_UNIX paths are limited to 107 bytes
+    with tempfile.TemporaryDirectory(prefix="dg-") as tmp:
+        path = str(pathlib.Path(tmp) / "d.sock")
+        server = _UnixHTTPServer(path, _Handler)
+        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+        thread.start()
+        try:
+            yield path
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def test_get_ping_is_text_and_info_is_json(engine_socket: str) -> None:
+    assert _engine.get(f"unix://{engine_socket}", "/_ping", timeout=2) == "OK"
+    assert _engine.get(engine_socket, "/info", timeout=2) == INFO
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/broken", 'GET /broken answered 500: {"message":"boom"}'),
+        ("/nowhere", "GET /nowhere answered 404: page not found"),
+        ("/notjson", "GET /notjson returned no JSON: '<html>'"),
+    ],
+)
+def test_get_errors(engine_socket: str, path: str, message: str) -> None:
+    with pytest.raises(_engine.EngineError) as err:
+        _engine.get(engine_socket, path, timeout=2)
+    assert str(err.value) == message
+
+
+def test_get_without_a_daemon_names_the_socket(tmp_path: pathlib.Path) -> None:
+    host = f"unix://{tmp_path}/absent.sock"
+    with pytest.raises(_engine.EngineError) as err:
+        _engine.get(host, "/_ping", timeout=1)
+    assert str(err.value).startswith(f"{host}: ")
