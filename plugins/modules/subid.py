@@ -1,0 +1,316 @@
+#!/usr/bin/python
+# Copyright (c) dockguard.hardening contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: subid
+short_description: Subordinate UID and GID ranges of a user in /etc/subuid and /etc/subgid
+version_added: 0.2.0
+author:
+  - dockguard.hardening contributors
+description:
+  - Manages one user's entries in C(/etc/subuid) and C(/etc/subgid) in one call, as user namespaces (Docker's
+    C(userns-remap), rootless Docker, C(newuidmap)) need them.
+  - With O(start) the range is exactly the one given. Without it, a valid existing range is kept as it is, and a user
+    without one gets the lowest free range of O(count) IDs at or above O(pool_start), the same start in both files
+    when one is free in both.
+  - A free range never overlaps another owner's range, never contains the UID (or GID) of an existing account, and
+    stays within C(SUB_UID_MIN)/C(SUB_UID_MAX) (C(SUB_GID_MIN)/C(SUB_GID_MAX)) of C(/etc/login.defs).
+  - The task fails, naming the line and what it clashes with, when a requested or existing range of the user overlaps
+    another owner's range or an account's ID, or holds fewer than O(min_count) IDs. Nothing is written then.
+  - Lines of other owners, comments and malformed lines are left exactly as they are; the user's entry is written
+    where its old line was, or appended.
+  - Files are written atomically (root:root 0644) after an optional backup.
+extends_documentation_fragment:
+  - dockguard.hardening.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  name:
+    description:
+      - The user whose subordinate IDs are managed. Entries written under the user's numeric UID are recognised as
+        the user's too.
+      - The user must exist when O(state=present).
+    type: str
+    required: true
+    aliases: [user]
+  group:
+    description:
+      - The owner of the entry in the subgid file. Defaults to O(name), as shadow-utils writes it.
+      - Docker's C(userns-remap) with C(USER:GROUP) looks up the subgid range of GROUP.
+    type: str
+  state:
+    description:
+      - V(present) ensures a valid range in both files; V(absent) removes only this user's lines.
+    type: str
+    choices: [present, absent]
+    default: present
+  start:
+    description:
+      - The first subordinate ID. Omit it to keep a valid existing range or allocate a free one.
+    type: int
+  count:
+    description:
+      - How many subordinate IDs to allocate (or to set, with O(start)).
+    type: int
+    default: 65536
+  min_count:
+    description:
+      - The fewest IDs a valid range holds. Docker images carry IDs up to 65535, so a remapped root needs 65536.
+    type: int
+    default: 65536
+  pool_start:
+    description:
+      - The lowest ID the allocator considers (and never below C(SUB_UID_MIN) of login.defs).
+    type: int
+    default: 100000
+  on_invalid:
+    description:
+      - What to do with this user's existing entries that overlap another range or an account, or are too small.
+      - V(fail) stops naming them; V(replace) drops them and allocates a new range when no valid one remains.
+    type: str
+    choices: [fail, replace]
+    default: fail
+  subuid_path:
+    description: The subordinate UID file.
+    type: path
+    default: /etc/subuid
+  subgid_path:
+    description: The subordinate GID file.
+    type: path
+    default: /etc/subgid
+  login_defs_path:
+    description: The shadow-utils defaults read for the C(SUB_*_MIN)/C(SUB_*_MAX) bounds.
+    type: path
+    default: /etc/login.defs
+  backup:
+    description: Keep a timestamped copy of a file before changing it.
+    type: bool
+    default: true
+notes:
+  - Accounts are read through the system's user and group database (C(getent)-equivalent), so accounts from LDAP or
+    other NSS sources are avoided as well as local ones.
+seealso:
+  - name: subuid(5)
+    description: The format of /etc/subuid.
+    link: https://man7.org/linux/man-pages/man5/subuid.5.html
+  - name: Isolate containers with a user namespace
+    description: Docker's userns-remap.
+    link: https://docs.docker.com/engine/security/userns-remap/
+"""
+
+EXAMPLES = r"""
+---
+- name: A free range for dockremap (kept on later runs)
+  dockguard.hardening.subid:
+    name: dockremap
+
+- name: An exact range for a rootless Docker user
+  dockguard.hardening.subid:
+    name: alice
+    start: 231072
+    count: 65536
+
+- name: Replace a broken entry instead of failing on it
+  dockguard.hardening.subid:
+    name: bob
+    on_invalid: replace
+
+- name: Remove a user's ranges (other lines untouched)
+  dockguard.hardening.subid:
+    name: olduser
+    state: absent
+"""
+
+RETURN = r"""
+subuid:
+  description: The user's range in the subuid file after the task (predicted in check mode); null when absent.
+  returned: always
+  type: dict
+  sample: {"path": "/etc/subuid", "owner": "alice", "start": 165536, "count": 65536, "changed": true}
+subgid:
+  description: The range in the subgid file after the task; null when absent.
+  returned: always
+  type: dict
+  sample: {"path": "/etc/subgid", "owner": "alice", "start": 165536, "count": 65536, "changed": true}
+removed:
+  description: Lines removed, with file and line number.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/subuid:3 'alice:100000:1000'"]
+backup_files:
+  description: Copies of the files before the change.
+  returned: when a file changed and O(backup=true)
+  type: list
+  elements: str
+  sample: ["/etc/subuid.2201.2026-11-28@16:51:12~"]
+"""
+
+import grp
+import os
+import pwd
+import tempfile
+import traceback
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dockguard.hardening.plugins.module_utils import _subid as si
+
+
+def read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return ""
+
+
+class Subid:
+    def __init__(self, module: AnsibleModule) -> None:
+        self.module = module
+        self.p = module.params
+
+    def accounts(self) -> tuple[dict[int, str], dict[int, str]]:
+        users = {pw.pw_uid: pw.pw_name for pw in pwd.getpwall()}
+        groups = {gr.gr_gid: gr.gr_name for gr in grp.getgrall()}
+        return users, groups
+
+    def owners(self) -> tuple[list[str], list[str]]:
+        name = self.p["name"]
+        group = self.p["group"] or name
+        uid_owners, gid_owners = [name], [group]
+        try:
+            uid_owners.append(str(pwd.getpwnam(name).pw_uid))
+        except KeyError:
+            if self.p["state"] == "present":
+                raise si.SubidError(f"name={name!r}: no such user on this host; create the user first") from None
+        try:
+            gid_owners.append(str(grp.getgrnam(group).gr_gid))
+        except KeyError:
+            if self.p["group"] and self.p["state"] == "present":
+                raise si.SubidError(f"group={group!r}: no such group on this host; create the group first") from None
+        return uid_owners, gid_owners
+
+    def plans(self) -> list[si.Plan]:
+        uid_owners, gid_owners = self.owners()
+        uid_text, gid_text = read_text(self.p["subuid_path"]), read_text(self.p["subgid_path"])
+        if self.p["state"] == "absent":
+            return [
+                si.plan_absent(self.p["subuid_path"], uid_text, uid_owners),
+                si.plan_absent(self.p["subgid_path"], gid_text, gid_owners),
+            ]
+        users, groups = self.accounts()
+        defs = si.parse_login_defs(read_text(self.p["login_defs_path"]))
+        common = {
+            "count": self.p["count"],
+            "start": self.p["start"],
+            "pool_start": self.p["pool_start"],
+            "min_count": self.p["min_count"],
+            "on_invalid": self.p["on_invalid"],
+        }
+        # each file avoids what the other file has taken, so both get the same start when one is free in both
+        uid_plan = si.plan_present(
+            self.p["subuid_path"],
+            uid_text,
+            uid_owners,
+            users,
+            si.bounds(defs, "UID"),
+            avoid=si.taken(gid_text, gid_owners, groups),
+            **common,
+        )
+        gid_plan = si.plan_present(
+            self.p["subgid_path"],
+            gid_text,
+            gid_owners,
+            groups,
+            si.bounds(defs, "GID"),
+            avoid=si.taken(uid_text, uid_owners, users),
+            **common,
+        )
+        return [uid_plan, gid_plan]
+
+    def write(self, path: str, text: str) -> None:
+        directory = os.path.dirname(path) or "."
+        fd, tmp = tempfile.mkstemp(prefix=".dockguard-", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            if os.geteuid() == 0:
+                os.chown(tmp, 0, 0)
+            self.module.atomic_move(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def run(self) -> dict[str, t.Any]:
+        plans = self.plans()
+        result: dict[str, t.Any] = {"changed": False, "removed": []}
+        diffs = []
+        for key, plan in zip(("subuid", "subgid"), plans, strict=True):
+            after = si.render(plan)
+            changed = after != plan.text
+            rng = plan.range
+            result[key] = {"path": plan.path, "owner": plan.owner, **rng.as_dict(), "changed": changed} if rng else None
+            result["removed"] += [x.describe(plan.path) for x in plan.remove]
+            for warning in plan.warnings:
+                self.module.warn(warning)
+            if not changed:
+                continue
+            result["changed"] = True
+            diffs.append({"before": plan.text, "after": after, "before_header": plan.path, "after_header": plan.path})
+            if not self.module.check_mode:
+                if self.p["backup"] and os.path.exists(plan.path):
+                    result.setdefault("backup_files", []).append(self.module.backup_local(plan.path))
+                self.write(plan.path, after)
+        if self.module._diff:
+            result["diff"] = diffs
+        return result
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "name": {"type": "str", "required": True, "aliases": ["user"]},
+            "group": {"type": "str"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "start": {"type": "int"},
+            "count": {"type": "int", "default": 65536},
+            "min_count": {"type": "int", "default": 65536},
+            "pool_start": {"type": "int", "default": 100000},
+            "on_invalid": {"type": "str", "choices": ["fail", "replace"], "default": "fail"},
+            "subuid_path": {"type": "path", "default": "/etc/subuid"},
+            "subgid_path": {"type": "path", "default": "/etc/subgid"},
+            "login_defs_path": {"type": "path", "default": "/etc/login.defs"},
+            "backup": {"type": "bool", "default": True},
+        },
+        supports_check_mode=True,
+    )
+    for opt in ("start", "count", "min_count", "pool_start"):
+        value = module.params[opt]
+        if value is not None and (value < 0 or (opt != "start" and value < 1)):
+            module.fail_json(msg=f"{opt}={value} must be a positive number")
+    try:
+        result = Subid(module).run()
+    except si.SubidError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
