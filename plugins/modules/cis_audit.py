@@ -11,7 +11,7 @@ module: cis_audit
 short_description: Judge a Docker host against the CIS Docker Benchmark, control by control
 version_added: 0.2.0
 author:
-  - dockguard.hardening contributors
+  - dockguard.hardening contributors (@dockguard)
 description:
   - Audits the host it runs on against every control of the CIS Docker Benchmark v1.6.0 (117 controls,
     sections 1 to 7), or the ones selected with O(sections), O(controls) and O(level).

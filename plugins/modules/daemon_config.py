@@ -11,7 +11,7 @@ module: daemon_config
 short_description: Manage the Docker daemon's daemon.json and apply it without losing the daemon
 version_added: 0.1.0
 author:
-  - dockguard.hardening contributors
+  - dockguard.hardening contributors (@dockguard)
 description:
   - Sets, removes or owns the keys of C(/etc/docker/daemon.json), or of a rootless user's
     C(~/.config/docker/daemon.json) through O(path) and O(user).
@@ -756,9 +756,9 @@ def main() -> None:
             "path": {"type": "path"},
             "user": {"type": "str"},
             "settings": {"type": "dict", "default": {}},
-            "remove_keys": {"type": "list", "elements": "str", "default": []},
+            "remove_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
             "exclusive": {"type": "bool", "default": False},
-            "allow_unknown_keys": {"type": "list", "elements": "str", "default": []},
+            "allow_unknown_keys": {"type": "list", "elements": "str", "default": [], "no_log": False},
             "allow_insecure_tcp": {"type": "bool", "default": False},
             "validate": {"type": "str", "choices": ["auto", "always", "never"], "default": "auto"},
             "conflicts": {"type": "str", "choices": ["fail", "resolve"], "default": "fail"},
