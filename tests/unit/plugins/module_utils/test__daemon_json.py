@@ -214,7 +214,7 @@ def test_ulimits_above_the_hard_limit_are_refused_without_cap_sys_resource() -> 
 
 
 @pytest.mark.parametrize(
-    ("key", "a", "b", "same"),
+    ("key", "left", "right", "same"),
     [
         ("log-opts", {"max-size": "10m", "max-file": "3"}, {"max-file": "3", "max-size": "10m"}, True),
         ("insecure-registries", ["a:5000", "b:5000"], ["b:5000", "a:5000"], True),
@@ -232,9 +232,9 @@ def test_ulimits_above_the_hard_limit_are_refused_without_cap_sys_resource() -> 
         ("log-opts", {"max-file": "3"}, {"max-file": 3}, False),
     ],
 )
-def test_structural_compare(key: str, a: t.Any, b: t.Any, same: bool) -> None:
-    assert dj.same_value(key, a, b) is same
-    assert dj.same_value(key, b, a) is same
+def test_structural_compare(key: str, left: t.Any, right: t.Any, same: bool) -> None:
+    assert dj.same_value(key, left, right) is same
+    assert dj.same_value(key, right, left) is same
 
 
 @pytest.mark.parametrize(

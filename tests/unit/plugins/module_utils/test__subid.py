@@ -276,7 +276,7 @@ GARBAGE = st.sampled_from(["", "# comment", "bob:1", "x:y:z", "bob:100000:65536:
 @st.composite
 def crowded_files(draw: st.DrawFn) -> str:
     lines = []
-    for _ in range(draw(st.integers(0, 30))):
+    for _line in range(draw(st.integers(0, 30))):
         if draw(st.booleans()):
             start = draw(st.integers(0, 2_000_000))
             count = draw(st.integers(1, 300_000))
