@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Render CIS audit reports and screenshot them in a real browser (headless Chromium).
 
