@@ -15,6 +15,12 @@ if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/d
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip git >/dev/null
 fi
+# ansible-test sanity's shellcheck test skips without it: install it so that test runs.
+if ! command -v shellcheck >/dev/null; then
+  _dg_log "installing shellcheck"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null
+fi
 if [ ! -x "$DG_VENV/bin/python" ]; then
   _dg_log "creating $DG_VENV"
   python3 -m venv "$DG_VENV"
@@ -29,5 +35,7 @@ fi
 mkdir -p "$DG_CACHE/collections/ansible_collections/dockguard"
 ln -sfn "$DG_ROOT" "$DG_CACHE/collections/ansible_collections/dockguard/hardening"
 export PATH="$DG_VENV/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$DG_CACHE/collections:$("$DG_VENV/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')"
+# The collections bundled with the `ansible` package (community.docker, ...).
+_dg_bundled="$("$DG_VENV/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')"
+export ANSIBLE_COLLECTIONS_PATH="$DG_CACHE/collections:$_dg_bundled"
 export ANSIBLE_CONFIG="$DG_ROOT/ansible.cfg"
