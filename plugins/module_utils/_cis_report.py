@@ -367,6 +367,7 @@ font-size:11px;font-weight:700;color:#fff}
 .waiver{margin-top:6px;padding:4px 6px;border-left:3px solid var(--waived);background:#fff;font-size:12px;
 white-space:pre-wrap}
 .waiver.was-expired{border-left-color:var(--fail)}
+.waiver .why{margin-top:3px;color:#1f2328}.waiver .chip{margin:0 0 0 2px}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px;background:#eef1f4;padding:0 3px;
 border-radius:3px}
 details.group{margin:14px 0;border:1px solid #d0d7de;border-radius:6px}
@@ -559,15 +560,27 @@ def _remediation_html(result: Result) -> str:
     return out
 
 
+def _waiver_html(result: Result, waiver: t.Mapping[str, t.Any]) -> str:
+    would = str(waiver.get("status") or "")
+    chip = f'<span class="chip {would if would in _RANK else "manual"}">{esc(LABELS.get(would, would or "?"))}</span>'
+    expires = waiver.get("expires")
+    if waiver.get("expired"):
+        head = f'<span class="expired">WAIVER EXPIRED</span><div><b>expired {esc(expires or "?")}</b></div>'
+    elif result["status"] == "waived":
+        head = f"<div>would be {chip}</div><div><b>{esc(f'until {expires}' if expires else 'no expiry')}</b></div>"
+    else:
+        head = f"<div>waiver on record, not needed</div><div><b>{esc(expires or 'no expiry')}</b></div>"
+    cls = "waiver was-expired" if waiver.get("expired") else "waiver"
+    why = waiver.get("justification") or "(no justification given)"
+    return f'<div class="{cls}">{head}<div class="why">{esc(why)}</div></div>'
+
+
 def _status_html(result: Result) -> str:
     status = result["status"]
     out = _badge(status, LABELS[status])
     waiver = result.get("waiver")
     if waiver:
-        if waiver.get("expired"):
-            out += '<br><span class="expired">WAIVER EXPIRED</span>'
-        cls = "waiver was-expired" if waiver.get("expired") else "waiver"
-        out += f'<div class="{cls}">{esc(waiver_text(result))}</div>'
+        out += _waiver_html(result, waiver)
     return out
 
 

@@ -402,8 +402,9 @@ def test_html_shows_every_waiver_and_flags_expired_ones() -> None:
             assert f"{r['id']} (expired {r['waiver']['expires']})" in page.split("</header>")[0]
         else:
             assert row.startswith('<tr class="waived"')
-            assert f"would be {rep.LABELS[r['waiver']['status']]}" in row
-            assert (r["waiver"]["expires"] or "no expiry") in row
+            would = r["waiver"]["status"]
+            assert f'would be <span class="chip {would}">{rep.LABELS[would]}</span>' in row
+            assert (f"until {r['waiver']['expires']}" if r["waiver"]["expires"] else "no expiry") in row
 
 
 def test_html_evidence_items_and_remediation_in_the_row() -> None:
