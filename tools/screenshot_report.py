@@ -9,6 +9,7 @@ from real hosts. Not part of the test suite.
       and a PNG of each next to it (DIR/<host>.png, DIR/fleet.png)
   python3 tools/screenshot_report.py PAGE.html --out DIR
       screenshots an existing page
+  --pdf       also print every page to <name>.pdf, as a reader's "Print" would
   --pages N   also PNGs of the next N-1 screens of every page (<name>-2.png, ...):
               headless Chromium shoots only the top of a page and ignores #fragments,
               so each further screen is shot through a wrapper page whose iframe is
@@ -79,6 +80,16 @@ def screenshot(browser: str, page: pathlib.Path, png: pathlib.Path, width: int, 
     print(f"{png}  ({png.stat().st_size} bytes)")
 
 
+def print_pdf(browser: str, page: pathlib.Path, pdf: pathlib.Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="dockguard-chromium-") as profile:
+        argv = [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer"]
+        argv += [f"--print-to-pdf={pdf}", page.resolve().as_uri()]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    if proc.returncode != 0 or not pdf.exists():
+        raise SystemExit(f"chromium could not print {page} (rc={proc.returncode}):\n{proc.stderr[-3000:]}")
+    print(f"{pdf}  ({pdf.stat().st_size} bytes)")
+
+
 def screenshot_pages(browser: str, page: pathlib.Path, out: pathlib.Path, width: int, height: int, pages: int) -> None:
     screenshot(browser, page, out / f"{page.stem}.png", width, height)
     for number in range(2, pages + 1):
@@ -122,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1800, help="viewport height: the PNG shows this much")
     parser.add_argument("--pages", type=int, default=1, help="screens per page to shoot, top down")
+    parser.add_argument("--pdf", action="store_true", help="also print each page to PDF")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     html_inputs = [p for p in args.inputs if p.suffix in (".html", ".htm")]
@@ -132,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     browser = find_browser()
     for page in pages:
         screenshot_pages(browser, page, args.out, args.width, args.height, max(1, args.pages))
+        if args.pdf:
+            print_pdf(browser, page, args.out / f"{page.stem}.pdf")
     return 0
 
 

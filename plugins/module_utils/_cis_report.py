@@ -401,7 +401,9 @@ font-size:12px;letter-spacing:0;padding:6px 3px}
 .matrix td.ctl{min-width:360px;max-width:520px}
 .matrix td.num{text-align:center;font-weight:700}
 .legend{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0}
+@page{size:A4 landscape;margin:10mm}
 @media print{header{background:#fff}
+details::details-content{content-visibility:visible;display:contents}
 details.group>summary{background:#fff}
 #filter{display:none}
 tr{break-inside:avoid}
@@ -605,8 +607,8 @@ def _row(result: Result) -> str:
 
 
 _COLS = (
-    '<colgroup><col style="width:190px"><col style="width:72px"><col style="width:26%"><col style="width:42px">'
-    '<col><col style="width:24%"></colgroup>'
+    '<colgroup><col style="width:14%"><col style="width:6%"><col style="width:24%"><col style="width:4%">'
+    '<col><col style="width:22%"></colgroup>'
     "<thead><tr><th>Status / waiver</th><th>Id</th><th>Control</th><th>Lvl</th><th>Evidence and items</th>"
     "<th>Remediation</th></tr></thead>"
 )
