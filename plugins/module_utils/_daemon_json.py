@@ -152,19 +152,29 @@ UNORDERED_KEYS = frozenset(
 )
 
 
-def _type_name(spec: TypeSpec) -> str:
+_SCALAR_NAMES = {
+    "bool": ("a boolean", "booleans"),
+    "str": ("a string", "strings"),
+    "int": ("an integer", "integers"),
+    "dict": ("an object", "objects"),
+    "any": ("any value", "any values"),
+}
+
+
+def _type_name(spec: TypeSpec, plural: bool = False) -> str:
+    """What spec accepts, in words: "a string", or with plural "strings" (for "a list of ...")."""
     if isinstance(spec, str):
-        return {"bool": "a boolean", "str": "a string", "int": "an integer", "dict": "an object"}.get(spec, spec)
+        return _SCALAR_NAMES[spec][plural] if spec in _SCALAR_NAMES else spec
     kind = spec[0]
     if kind == "list":
-        return f"a list of {_type_name(spec[1]).split(' ', 1)[1]}s"
+        return ("lists of " if plural else "a list of ") + _type_name(spec[1], plural=True)
     if kind == "map":
-        return f"an object whose values are {_type_name(spec[1])}"
+        return ("objects" if plural else "an object") + f" whose values are {_type_name(spec[1])}"
     if kind == "object":
-        return "an object with fields " + ", ".join(spec[1])
+        return ("objects" if plural else "an object") + " with fields " + ", ".join(spec[1])
     if kind == "choice":
         return "one of " + ", ".join(repr(c) for c in spec[1])
-    return " or ".join(_type_name(s) for s in spec[1])
+    return " or ".join(_type_name(s, plural) for s in spec[1])
 
 
 def _json_type(value: t.Any) -> str:
@@ -195,9 +205,8 @@ _SCALARS: dict[str, t.Callable[[t.Any], bool]] = {
 
 
 def _mismatch(where: str, value: t.Any, spec: TypeSpec) -> DaemonConfigError:
-    return DaemonConfigError(
-        f"daemon.json: {where} must be {_type_name(spec)}, got {_json_type(value)} {json.dumps(value)}"
-    )
+    got = "null" if value is None else f"{_json_type(value)} {json.dumps(value)}"
+    return DaemonConfigError(f"daemon.json: {where} must be {_type_name(spec)}, got {got}")
 
 
 def _check_container(where: str, value: t.Any, spec: TypeSpec) -> None:
@@ -265,10 +274,27 @@ def validate(config: dict[str, t.Any], allow_unknown: t.Iterable[str] = ()) -> N
         _check(key, value, spec)
 
 
+def listens_on_tcp(host: str, tls: bool = False) -> bool:
+    """Whether dockerd listens on TCP for this hosts entry.
+
+    As dockerd's ParseHost reads it: surrounding whitespace is trimmed, an
+    address without a scheme ("0.0.0.0:2375", ":2375") is tcp, and an empty one
+    is the default socket, which is TCP (localhost:2376) when TLS is on.
+    """
+    host = host.strip()
+    if not host:
+        return tls
+    scheme, sep, _rest = host.partition("://")
+    return not sep or scheme == "tcp"
+
+
 def security_problems(config: dict[str, t.Any]) -> list[str]:
     """Settings that expose the daemon: plain TCP without mutual TLS (CIS 2.7)."""
     problems = []
-    tcp = [h for h in config.get("hosts", []) if isinstance(h, str) and h.startswith("tcp://")]
+    hosts = config.get("hosts")
+    hosts = hosts if isinstance(hosts, list) else []  # validate() refuses anything else
+    tls = config.get("tls") is True
+    tcp = [h for h in hosts if isinstance(h, str) and listens_on_tcp(h, tls)]
     if tcp and config.get("tlsverify") is not True:
         problems.append(
             f"hosts {tcp} expose the Docker API over TCP without tlsverify: anyone who reaches the "

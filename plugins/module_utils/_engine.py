@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import posixpath
+import re
 import socket
 import typing as t
 
@@ -72,6 +75,16 @@ def _security_names(info: dict[str, t.Any]) -> set[str]:
     return names
 
 
+def _data_root(reported: t.Any, userns: bool) -> t.Any:
+    """DockerRootDir as a data-root value: with userns-remap dockerd reports its UID.GID subdirectory."""
+    if not isinstance(reported, str) or not reported:
+        return reported
+    root = posixpath.normpath(reported)
+    if userns and re.fullmatch(r"\d+\.\d+", posixpath.basename(root)):
+        root = posixpath.dirname(root)
+    return root
+
+
 def observe(key: str, info: dict[str, t.Any], bridge: dict[str, t.Any] | None) -> tuple[bool, t.Any]:
     """What the running daemon reports for a daemon.json key: (observable, value).
 
@@ -87,7 +100,7 @@ def observe(key: str, info: dict[str, t.Any], bridge: dict[str, t.Any] | None) -
         "userns-remap": lambda: "userns" in sec,
         "log-driver": lambda: info.get("LoggingDriver"),
         "storage-driver": lambda: info.get("Driver"),
-        "data-root": lambda: info.get("DockerRootDir"),
+        "data-root": lambda: _data_root(info.get("DockerRootDir"), "userns" in sec),
         "default-runtime": lambda: info.get("DefaultRuntime"),
         "labels": lambda: list(info.get("Labels") or []),
         "registry-mirrors": lambda: [m.rstrip("/") for m in (info.get("RegistryConfig") or {}).get("Mirrors") or []],
@@ -115,7 +128,15 @@ def bridge_held(info: dict[str, t.Any]) -> bool:
 
 
 def expected(key: str, value: t.Any) -> t.Any:
-    """The observation that a configured value should produce."""
+    """The observation that a configured value should produce.
+
+    data-root is reported cleaned and with symlinks resolved (dockerd's
+    ReadSymlinkedDirectory): resolved here too, on the managed host, after the
+    restart that created the directory.
+    """
+    if key == "data-root" and isinstance(value, str) and value:
+        path = posixpath.normpath(value)
+        return os.path.realpath(path) if posixpath.isabs(path) else path
     if key == "userns-remap":
         return bool(value)
     if key == "registry-mirrors" and isinstance(value, list):

@@ -531,9 +531,10 @@ class DaemonConfig:
         from_env = [c for c in found if not c.in_unit_line]
         if from_env:
             raise dj.DaemonConfigError(
-                "cannot resolve with a drop-in, the flag comes from an environment file: "
+                "cannot resolve with a drop-in, the flag comes from a variable (Environment= or EnvironmentFile=), "
+                "not from ExecStart= itself: "
                 + "; ".join(c.describe(tgt.path) for c in from_env)
-                + ". Remove it from that file."
+                + ". Remove it where that variable is set."
             )
         drop = [f for f in flags if f.key in {c.key for c in found}]
         if "hosts" in desired and "fd://" not in desired["hosts"] and self.p["socket_unit"]:

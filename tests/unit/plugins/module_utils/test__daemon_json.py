@@ -136,14 +136,45 @@ def test_allow_unknown_accepts_any_value_even_for_known_and_removed_keys() -> No
     dj.validate({"icc": "legacy", "graph": "/srv"}, allow_unknown=("icc", "graph"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _daemon_json._type_name: a list of objects reads 'a list of object with fields base, sizes'",
-)
 def test_list_of_objects_type_is_described_readably() -> None:
     with pytest.raises(dj.DaemonConfigError) as err:
         dj.validate({"default-address-pools": "10.0.0.0/8"})
     assert "default-address-pools must be a list of objects with fields base, size," in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"labels": None}, "daemon.json: labels must be a list of strings, got null"),
+        ({"icc": None}, "daemon.json: icc must be a boolean, got null"),
+        (
+            {"default-address-pools": None},
+            "daemon.json: default-address-pools must be a list of objects with fields base, size, got null",
+        ),
+        (
+            {"default-address-pools": [None]},
+            "daemon.json: default-address-pools[0] must be an object with fields base, size, got null",
+        ),
+        (
+            {"runtimes": {"r": {"runtimeArgs": "x"}}},
+            'daemon.json: runtimes.r.runtimeArgs must be a list of strings, got string "x"',
+        ),
+        (
+            {"default-ulimits": []},
+            "daemon.json: default-ulimits must be an object whose values are an object with "
+            "fields Name, Hard, Soft, got list []",
+        ),
+        ({"host-gateway-ip": None}, "daemon.json: host-gateway-ip must be a string or a list of strings, got null"),
+        (
+            {"log-level": None},
+            "daemon.json: log-level must be one of 'debug', 'info', 'warn', 'error', 'fatal', got null",
+        ),
+    ],
+)
+def test_type_messages_read_as_sentences(config: dict[str, t.Any], message: str) -> None:
+    with pytest.raises(dj.DaemonConfigError) as err:
+        dj.validate(config)
+    assert str(err.value) == message
 
 
 # -- security ------------------------------------------------------------------
@@ -171,14 +202,44 @@ def test_security_problem_names_the_hosts_and_the_ways_out() -> None:
     assert "allow_insecure_tcp=true" in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _daemon_json.security_problems: dockerd's ParseHost trims spaces and reads a host without "
-    "scheme as tcp, so these listen on TCP without TLS and are not reported",
-)
-@pytest.mark.parametrize("host", ["0.0.0.0:2375", ":2375", " tcp://0.0.0.0:2375"])
+@pytest.mark.parametrize("host", ["0.0.0.0:2375", ":2375", " tcp://0.0.0.0:2375", "\ttcp://x:2375\n", "localhost"])
 def test_tcp_hosts_without_scheme_are_a_security_problem(host: str) -> None:
-    assert dj.security_problems({"hosts": [host]}) != []
+    # dockerd's ParseHost trims whitespace and reads an address without a scheme as tcp
+    (msg,) = dj.security_problems({"hosts": ["fd://", host]})
+    assert msg.startswith(f"hosts [{host!r}] expose the Docker API over TCP without tlsverify")
+    assert dj.security_problems({"hosts": [host], "tlsverify": True}) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "tls", "tcp"),
+    [
+        ("tcp://0.0.0.0:2376", False, True),
+        ("0.0.0.0:2375", False, True),
+        (" :2375 ", False, True),
+        ("unix:///var/run/docker.sock", False, False),
+        (" unix:///x.sock", True, False),
+        ("fd://", False, False),
+        ("fd://", True, False),
+        ("TCP://0.0.0.0:2375", False, False),  # dockerd refuses it: "unsupported proto 'TCP'"
+        ("ssh://me@host", False, False),  # not a listener dockerd supports either
+        ("://x", False, False),
+        ("", False, False),  # the default UNIX socket
+        ("  ", True, True),  # with TLS the default is tcp://localhost:2376
+    ],
+)
+def test_listens_on_tcp_reads_hosts_as_dockerd_does(host: str, tls: bool, tcp: bool) -> None:
+    assert dj.listens_on_tcp(host, tls) is tcp
+
+
+def test_default_host_with_tls_but_no_verify_is_a_security_problem() -> None:
+    assert dj.security_problems({"hosts": [""], "tls": True}) != []
+    assert dj.security_problems({"hosts": [""]}) == []
+    assert dj.security_problems({"hosts": [""], "tls": True, "tlsverify": True}) == []
+
+
+@pytest.mark.parametrize("hosts", ["tcp://0.0.0.0:2375", None, {"tcp://x": 1}])
+def test_security_problems_leaves_a_malformed_hosts_to_validate(hosts: t.Any) -> None:
+    assert dj.security_problems({"hosts": hosts}) == []
 
 
 # -- ulimits -------------------------------------------------------------------

@@ -119,14 +119,51 @@ def test_configured_value_matches_what_the_daemon_reports(key: str, configured: 
     assert dj.same_value(key, _engine.expected(key, configured), observed)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _engine.expected: dockerd reports DockerRootDir cleaned and with symlinks resolved "
-    "(ReadSymlinkedDirectory), so a data-root with a trailing slash fails verification and is rolled back",
-)
 def test_data_root_with_trailing_slash_matches_the_cleaned_report() -> None:
     _observable, observed = _engine.observe("data-root", INFO, None)
     assert dj.same_value("data-root", _engine.expected("data-root", "/var/lib/docker/"), observed)
+
+
+def test_data_root_is_compared_with_symlinks_resolved(tmp_path: pathlib.Path) -> None:
+    # dockerd reports DockerRootDir through ReadSymlinkedDirectory: cleaned, symlinks resolved
+    real = tmp_path / "disk" / "docker"
+    real.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "disk")
+    info = {"DockerRootDir": str(real)}
+    _observable, observed = _engine.observe("data-root", info, None)
+    for configured in (f"{tmp_path}/link/docker", f"{tmp_path}/link/docker/", f"{tmp_path}//link/./docker"):
+        assert _engine.expected("data-root", configured) == str(real)
+        assert dj.same_value("data-root", _engine.expected("data-root", configured), observed)
+    # a different directory still differs
+    assert not dj.same_value("data-root", _engine.expected("data-root", f"{tmp_path}/link"), observed)
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        ("/nonexistent-dockguard/a/../b//", "/nonexistent-dockguard/b"),  # cleaned even where nothing exists
+        ("relative/dir/", "relative/dir"),
+        ("", ""),
+        (5, 5),  # not a string: left for validation to refuse
+    ],
+)
+def test_expected_data_root_is_cleaned(value: t.Any, want: t.Any) -> None:
+    assert _engine.expected("data-root", value) == want
+
+
+@pytest.mark.parametrize(
+    ("info", "observed"),
+    [
+        ({"DockerRootDir": "/srv/docker/"}, "/srv/docker"),
+        # with userns-remap dockerd runs in (and reports) the UID.GID subdirectory of data-root
+        ({"DockerRootDir": "/srv/docker/100000.100000", "SecurityOptions": ["name=userns"]}, "/srv/docker"),
+        ({"DockerRootDir": "/srv/docker/100000.100000"}, "/srv/docker/100000.100000"),
+        ({"DockerRootDir": "/srv/1.2", "SecurityOptions": ["name=seccomp,profile=builtin"]}, "/srv/1.2"),
+        ({}, None),
+    ],
+)
+def test_observe_data_root_in_daemon_json_terms(info: dict[str, t.Any], observed: t.Any) -> None:
+    assert _engine.observe("data-root", info, None) == (True, observed)
 
 
 @pytest.mark.parametrize(

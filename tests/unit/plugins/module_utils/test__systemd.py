@@ -73,15 +73,30 @@ def test_continuation_lines_in_a_unit_give_flags() -> None:
     assert [(f.key, f.origin) for f in flags] == [("hosts", f"{MAIN}:2"), ("icc", f"{MAIN}:2")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _systemd.parse_unit: systemd.syntax(7) ignores comment lines inside a continued line; "
-    "parse_unit ends the value at the comment and reads the next line as a KEY=VALUE of its own",
-)
 def test_comment_inside_a_continued_line_is_ignored() -> None:
     text = "[Service]\nExecStart=/usr/sbin/dockerd \\\n# -H fd:// \\\n  --icc=false\n"
     (a,) = sd.parse_unit(text, "/u")
     assert a.value.split() == ["/usr/sbin/dockerd", "--icc=false"]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        # the example of systemd.syntax(7): comments between continued lines are ignored
+        (
+            "[S]\nK=value 3\\\n# this line is ignored\n; this line is ignored too\n       value 3 continued\n",
+            [("K", "value 3        value 3 continued")],
+        ),
+        ("[S]\nK=a \\\n  # -H fd://\nN=1\n", [("K", "a  N=1")]),  # the comment ends nothing: N=1 continues K
+        ("[S]\nK=a \\\n\nN=1\n", [("K", "a"), ("N", "1")]),  # an empty line ends the continued value
+        ("[S]\nK=a\\\\\nN=1\n", [("K", "a\\\\"), ("N", "1")]),  # an escaped backslash does not continue
+        ("[S]\nK=a\\\\\\\nb\n", [("K", "a\\\\ b")]),  # three backslashes: the last one continues
+        ("[S]\nK=a \\ \nN=1\n", [("K", "a \\"), ("N", "1")]),  # a backslash before a space does not
+        ("[S]\n# a comment ending in a backslash \\\nK=1\n", [("K", "1")]),
+    ],
+)
+def test_continued_lines_as_systemd_reads_them(text: str, values: list[tuple[str, str]]) -> None:
+    assert [(a.key, a.value) for a in sd.parse_unit(text, "/u")] == values
 
 
 @pytest.mark.parametrize(
@@ -210,11 +225,28 @@ def test_unsplittable_environment_names_the_line() -> None:
     [
         ('DOCKER_OPTS="--dns 8.8.8.8 --dns 8.8.4.4"\n', {"DOCKER_OPTS": "--dns 8.8.8.8 --dns 8.8.4.4"}),
         ("DOCKER_OPTS='--icc=false'\n", {"DOCKER_OPTS": "--icc=false"}),
-        ("export DOCKER_OPTS=--debug\n", {"DOCKER_OPTS": "--debug"}),
+        # not a shell: "export DOCKER_OPTS" is no valid name and systemd drops it
+        ("export DOCKER_OPTS=--debug\n", {}),
         (' KEY = "v" \n', {"KEY": "v"}),
         ('#DOCKER_OPTS="--dns 8.8.8.8"\n; x=1\n\nnot an assignment\n', {}),
         ("A=1\nA=2\nB=\n", {"A": "2", "B": ""}),
-        ('Q="\n', {"Q": '"'}),
+        ('Q="\n', {"Q": "\n"}),  # an unterminated quote runs to the end of the file
+        # systemd.exec(5) EnvironmentFile= rules
+        ("A=  spaced   value  \n", {"A": "spaced   value"}),
+        ("A=x\"y\" 'z'\n", {"A": "x\"y\" 'z'"}),  # quotes after the first character are kept
+        ("A=1 # not a comment\n", {"A": "1 # not a comment"}),
+        ("A=a\\ b\\\\c\\\nd\n", {"A": "a b\\cd"}),  # backslash keeps the next char; before newline: continues
+        ("A='a \\n $B \"c\"'\n", {"A": 'a \\n $B "c"'}),  # single quotes are verbatim
+        ("A='two\nlines'\nB=2\n", {"A": "two\nlines", "B": "2"}),
+        ('A="\\"\\\\\\`\\$ \\n\\q"\n', {"A": '"\\`$ \\n\\q'}),  # only " \\ ` $ are unescaped in "..."
+        ('A="one \\\ntwo"\n', {"A": "one two"}),  # backslash-newline in "..." is dropped
+        ("A=\"it's\" 'x'\n", {"A": "it'sx"}),  # adjacent quoted parts join
+        ("A='\n", {"A": "\n"}),
+        ("1A=x\nA-B=y\nA B=z\n_ok9=1\n", {"_ok9": "1"}),
+        ("A=1\r\nB=2\r\n", {"A": "1", "B": "2"}),
+        ("# comment \\\nB=1\n", {"B": "1"}),  # since systemd 254 a comment does not continue
+        ("A=last", {"A": "last"}),
+        ("A", {}),
     ],
 )
 def test_parse_env_file(text: str, expected: dict[str, str]) -> None:
@@ -258,10 +290,68 @@ def test_braced_variable_stays_one_word() -> None:
     assert [t.raw for t in tokens[1:]] == ["${OPTS}", "$OPTS", "$OPTS"]
 
 
-def test_unset_variables_vanish() -> None:
+def test_unset_variables() -> None:
+    # systemd.service(5): $NOPE alone becomes zero words, ${NOPE} always exactly one (here empty)
     tokens, flags = model({MAIN: "[Service]\nExecStart=/usr/sbin/dockerd $NOPE ${NOPE} -D\n"})
-    assert [t.text for t in tokens] == ["/usr/sbin/dockerd", "-D"]
+    assert [t.text for t in tokens] == ["/usr/sbin/dockerd", "", "-D"]
     assert [f.key for f in flags] == ["debug"]
+
+
+@pytest.mark.parametrize(
+    ("word", "texts"),
+    [
+        ("--data-root=${ROOT}", ["--data-root=/srv/docker"]),
+        ("${ROOT}/x", ["/srv/docker/x"]),
+        ("--label=${A}-${B}", ["--label=1 2-"]),  # the value as-is, spaces and all; B is unset
+        ("--label=$ROOT", ["--label=$ROOT"]),  # $NAME inside a word is not expanded
+        ("--label=a$$b", ["--label=a$b"]),
+        ("--label=$${ROOT}", ["--label=${ROOT}"]),
+        ("--label=${ROOT:-x}", ["--label=${ROOT:-x}"]),  # no shell defaults on a command line
+        ("--label=${ROOT", ["--label=${ROOT"]),
+        ("$ROOT/x", []),  # a word starting with $ is a variable name, and ROOT/x is none
+        ("$", []),
+        ("$A", ["1", "2"]),
+    ],
+)
+def test_variables_in_words_expand_as_systemd_does(word: str, texts: list[str]) -> None:
+    unit = f'[Service]\nEnvironment=ROOT=/srv/docker "A=1 2"\nExecStart=/usr/sbin/dockerd {word}\n'
+    tokens, _flags = model({MAIN: unit})
+    assert [t.text for t in tokens[1:]] == texts
+    assert {t.raw for t in tokens[1:]} <= {word}
+
+
+def test_braced_variable_in_a_word_gives_a_flag_with_the_variable_origin() -> None:
+    unit = "[Service]\nEnvironmentFile=/etc/o\nExecStart=/usr/sbin/dockerd --data-root=${ROOT} -H fd://\n"
+    _tokens, flags = model({MAIN: unit}, {"/etc/o": "ROOT=/srv/docker\n"})
+    assert flags[0] == sd.Flag(
+        "data-root", "/srv/docker", "data-root", "/etc/o ($ROOT)", ("--data-root=${ROOT}",), (1,)
+    )
+    assert [c.in_unit_line for c in sd.conflicts(flags, ["data-root", "hosts"])] == [False, True]
+
+
+def test_flags_from_the_units_environment_name_that_line() -> None:
+    unit = '[Service]\nType=notify\nEnvironment="OPTS=--icc=false"\nExecStart=/usr/sbin/dockerd -H fd:// $OPTS\n'
+    _tokens, flags = model({MAIN: unit})
+    assert sd.conflicts(flags, ["icc", "hosts"]) == [
+        sd.Conflict("hosts", "-H fd://", f"{MAIN}:4", True),
+        sd.Conflict("icc", "--icc false", f"{MAIN}:3 ($OPTS)", False),
+    ]
+    # a drop-in's Environment= overrides the variable, and is the place then
+    dropin = "/etc/systemd/system/docker.service.d/opts.conf"
+    _tokens, flags = model({MAIN: unit, dropin: "[Service]\nEnvironment=OPTS=--icc=true\n"})
+    assert [(f.value, f.origin) for f in flags if f.key == "icc"] == [("true", f"{dropin}:2 ($OPTS)")]
+    # an EnvironmentFile= overrides both
+    env_unit = unit.replace("Type=notify", "EnvironmentFile=/etc/o")
+    _tokens, flags = model({MAIN: env_unit}, {"/etc/o": "OPTS=--debug\n"})
+    assert [(f.key, f.origin) for f in flags][1:] == [("debug", "/etc/o ($OPTS)")]
+
+
+def test_empty_environment_resets_the_variables() -> None:
+    dropin = "/etc/systemd/system/docker.service.d/x.conf"
+    unit = "[Service]\nEnvironment=A=1 B=2\nExecStart=/usr/sbin/dockerd\n"
+    svc = service({MAIN: unit, dropin: "[Service]\nEnvironment=\nEnvironment=C=3 not-an-assignment 4D=x\n"})
+    assert svc.environment == {"C": "3"}
+    assert svc.environment_origins == {"C": f"{dropin}:3"}
 
 
 def test_required_environment_file_missing() -> None:
@@ -312,6 +402,15 @@ def test_required_environment_file_missing() -> None:
         # a boolean flag takes no separate value (pflag): the next word is not its value
         ("/usr/sbin/dockerd --live-restore false", [("live-restore", None, "live-restore")]),
         ("/usr/sbin/dockerd -D info --tlsverify yes", [("D", None, "debug"), ("tlsverify", None, "tlsverify")]),
+        # shorthands as pflag reads them
+        ("/usr/sbin/dockerd -Hfoo=bar", [("H", "foo=bar", "hosts")]),
+        ("/usr/sbin/dockerd -H=unix:///a=b", [("H", "unix:///a=b", "hosts")]),
+        ("/usr/sbin/dockerd -DH fd://", [("D", None, "debug"), ("H", "fd://", "hosts")]),
+        ("/usr/sbin/dockerd -DHfd://", [("D", None, "debug"), ("H", "fd://", "hosts")]),
+        ("/usr/sbin/dockerd -Dl debug", [("D", None, "debug"), ("l", "debug", "log-level")]),
+        ("/usr/sbin/dockerd -D=false", [("D", "false", "debug")]),
+        ("/usr/sbin/dockerd -lD", [("l", "D", "log-level")]),  # the rest of the word is the value
+        ("/usr/sbin/dockerd --debug -- -H fd://", [("debug", None, "debug")]),  # no flags after --
         ("/usr/sbin/dockerd", []),
     ],
 )
@@ -326,7 +425,21 @@ def test_flag_words_are_the_raw_exec_start_words() -> None:
 
 def test_flag_value_from_env_var_carries_the_var_word() -> None:
     _tokens, flags = model({MAIN: DEBIAN_UNIT}, {"/etc/default/docker": "DOCKER_OPTS=--dns 8.8.8.8\n"})
-    assert flags[-1] == sd.Flag("dns", "8.8.8.8", "dns", "/etc/default/docker ($DOCKER_OPTS)", ("$DOCKER_OPTS",) * 2)
+    assert flags[-1] == sd.Flag(
+        "dns", "8.8.8.8", "dns", "/etc/default/docker ($DOCKER_OPTS)", ("$DOCKER_OPTS",) * 2, (4, 4)
+    )
+
+
+def test_flag_positions_index_the_command_words() -> None:
+    svc = service({MAIN: "[Service]\nExecStart=/usr/sbin/dockerd -DH fd:// --icc=false --dns 1.1.1.1\n"})
+    flags = sd.parse_dockerd_flags(sd.expand_command(svc, {}))
+    words = sd.command_words(svc)
+    assert [(f.name, [words[p] for p in f.positions]) for f in flags] == [
+        ("D", ["-DH"]),
+        ("H", ["-DH", "fd://"]),
+        ("icc", ["--icc=false"]),
+        ("dns", ["--dns", "1.1.1.1"]),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -416,13 +529,23 @@ def test_dropin_text_quotes_words_and_reads_back_the_same() -> None:
     assert sd.command_words(svc) == words
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG _systemd.strip_flags: drops every word equal to a dropped flag's words, by text, "
-    "so another flag with the same value loses its value",
-)
 def test_strip_flags_drops_only_the_dropped_flag_words() -> None:
     svc = service({MAIN: "[Service]\nExecStart=/usr/sbin/dockerd --ip 172.17.0.1 --dns 172.17.0.1\n"})
     flags = sd.parse_dockerd_flags(sd.expand_command(svc, {}))
     words = sd.strip_flags(sd.command_words(svc), [f for f in flags if f.key == "dns"])
     assert words == ["/usr/sbin/dockerd", "--ip", "172.17.0.1"]
+
+
+@pytest.mark.parametrize(
+    ("cmdline", "drop", "kept"),
+    [
+        ("/usr/sbin/dockerd -H fd:// --dns 1.1.1.1 -H fd://", "hosts", ["--dns", "1.1.1.1"]),
+        ("/usr/sbin/dockerd --dns 1.1.1.1 --dns-search 1.1.1.1 --dns=1.1.1.1", "dns", ["--dns-search", "1.1.1.1"]),
+        ("/usr/sbin/dockerd --label=a --label a --label b a", "labels", ["a"]),
+        ("/usr/sbin/dockerd -H fd:// $DOCKER_OPTS", "hosts", ["$DOCKER_OPTS"]),
+    ],
+)
+def test_strip_flags_by_position(cmdline: str, drop: str, kept: list[str]) -> None:
+    svc = service({MAIN: f"[Service]\nExecStart={cmdline}\n"})
+    flags = sd.parse_dockerd_flags(sd.expand_command(svc, {}))
+    assert sd.strip_flags(sd.command_words(svc), [f for f in flags if f.key == drop]) == ["/usr/sbin/dockerd", *kept]

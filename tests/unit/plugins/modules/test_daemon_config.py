@@ -429,8 +429,9 @@ def env_host(host: Host) -> Host:
         ("fail", "'icc' is set in {path} and as dockerd flag --icc false at {env} ($DOCKER_OPTS)"),
         (
             "resolve",
-            "cannot resolve with a drop-in, the flag comes from an environment file: 'icc' is set in {path} and as "
-            "dockerd flag --icc false at {env} ($DOCKER_OPTS). Remove it from that file.",
+            "cannot resolve with a drop-in, the flag comes from a variable (Environment= or EnvironmentFile=), "
+            "not from ExecStart= itself: 'icc' is set in {path} and as dockerd flag --icc false at {env} "
+            "($DOCKER_OPTS). Remove it where that variable is set.",
         ),
     ],
 )
@@ -440,6 +441,22 @@ def test_flag_from_environment_file_is_refused_naming_the_file(env_host: Host, c
         env_host.run(settings={"icc": False}, conflicts=conflicts)
     assert message.format(path=env_host.config, env=env_host.root / "default-docker") in str(err.value)
     assert env_host.snapshot() == before
+
+
+@pytest.mark.parametrize("conflicts", ["fail", "resolve"])
+def test_flag_from_the_units_environment_names_that_line(host: Host, conflicts: str) -> None:
+    host.unit_file.write_text(
+        '[Service]\nType=notify\nEnvironment="OPTS=--icc=false --debug"\nExecStart=/usr/sbin/dockerd $OPTS\n'
+    )
+    before = host.snapshot()
+    with pytest.raises(dj.DaemonConfigError) as err:
+        host.run(settings={"icc": False}, conflicts=conflicts)
+    assert f"'icc' is set in {host.config} and as dockerd flag --icc false at {host.unit_file}:3 ($OPTS)" in str(
+        err.value
+    )
+    if conflicts == "resolve":  # stripping $OPTS would drop --debug too: refused, naming the Environment= line
+        assert str(err.value).startswith("cannot resolve with a drop-in, the flag comes from a variable")
+    assert host.snapshot() == before
 
 
 def test_unknown_user_is_refused(host: Host) -> None:
