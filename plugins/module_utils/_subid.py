@@ -319,3 +319,24 @@ def taken(text: str, owners: list[str], accounts: dict[int, str]) -> list[tuple[
     """Half-open intervals a new range for owners must avoid in this file: other owners' ranges and account IDs."""
     spans = [(x.start, x.end) for x in parse(text) if x.is_entry and not owned_by(x, owners)]
     return spans + [(r.start, r.end) for r in merge_ids(accounts)]
+
+
+def docker_unreadable(text: str, path: str) -> list[str]:
+    """Lines that make dockerd reject the whole file.
+
+    dockerd's parser (moby idtools, Engine 20.10 to 26) trims each line and skips empty
+    lines and '#' comments. Any other line that is not three ':'-separated fields fails
+    the whole file ("Format not correct for /etc/subuid file"), and when dockerd looks
+    for a free range (userns-remap default on Engine 26) every start and count must
+    parse as an integer too ("String to int conversion failed"), whoever the line
+    belongs to. newuidmap is more lenient and skips such lines.
+    """
+    bad = []
+    for line in parse(text):
+        stripped = line.text.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        parts = stripped.split(":")
+        if len(parts) != 3 or not all(re.fullmatch(r"[+-]?[0-9]+", p) for p in parts[1:]):
+            bad.append(line.describe(path))
+    return bad

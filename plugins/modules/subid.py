@@ -11,7 +11,7 @@ module: subid
 short_description: Subordinate UID and GID ranges of a user in /etc/subuid and /etc/subgid
 version_added: 0.2.0
 author:
-  - dockguard.hardening contributors
+  - dockguard.hardening contributors (@dockguard)
 description:
   - Manages one user's entries in C(/etc/subuid) and C(/etc/subgid) in one call, as user namespaces (Docker's
     C(userns-remap), rootless Docker, C(newuidmap)) need them.
@@ -39,7 +39,8 @@ options:
     description:
       - The user whose subordinate IDs are managed. Entries written under the user's numeric UID are recognised as
         the user's too.
-      - The user must exist when O(state=present).
+      - The user must exist when O(state=present); in check mode a missing user is planned for with a warning,
+        since an earlier task of the same play would create it.
     type: str
     required: true
     aliases: [user]
@@ -148,6 +149,14 @@ removed:
   type: list
   elements: str
   sample: ["/etc/subuid:3 'alice:100000:1000'"]
+docker_unreadable:
+  description:
+    - Lines of either file that make dockerd refuse the whole file (not three C(:)-separated fields, and neither
+      empty nor a comment). The module leaves them as they are; dockerd's C(userns-remap) fails until they are fixed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/subuid:4 'this line is not an entry'"]
 backup_files:
   description: Copies of the files before the change.
   returned: when a file changed and O(backup=true)
@@ -193,14 +202,22 @@ class Subid:
         try:
             uid_owners.append(str(pwd.getpwnam(name).pw_uid))
         except KeyError:
-            if self.p["state"] == "present":
-                raise si.SubidError(f"name={name!r}: no such user on this host; create the user first") from None
+            self.missing("user", "name", name)
         try:
             gid_owners.append(str(grp.getgrnam(group).gr_gid))
         except KeyError:
-            if self.p["group"] and self.p["state"] == "present":
-                raise si.SubidError(f"group={group!r}: no such group on this host; create the group first") from None
+            if self.p["group"]:
+                self.missing("group", "group", group)
         return uid_owners, gid_owners
+
+    def missing(self, kind: str, option: str, value: str) -> None:
+        """A missing account: an error, except in check mode, where an earlier task would create it."""
+        if self.p["state"] != "present":
+            return
+        if self.module.check_mode:
+            self.module.warn(f"{option}={value!r}: no such {kind} yet; planned as if an earlier task creates it")
+            return
+        raise si.SubidError(f"{option}={value!r}: no such {kind} on this host; create the {kind} first")
 
     def plans(self) -> list[si.Plan]:
         uid_owners, gid_owners = self.owners()
@@ -258,7 +275,7 @@ class Subid:
 
     def run(self) -> dict[str, t.Any]:
         plans = self.plans()
-        result: dict[str, t.Any] = {"changed": False, "removed": []}
+        result: dict[str, t.Any] = {"changed": False, "removed": [], "docker_unreadable": []}
         diffs = []
         for key, plan in zip(("subuid", "subgid"), plans, strict=True):
             after = si.render(plan)
@@ -266,6 +283,7 @@ class Subid:
             rng = plan.range
             result[key] = {"path": plan.path, "owner": plan.owner, **rng.as_dict(), "changed": changed} if rng else None
             result["removed"] += [x.describe(plan.path) for x in plan.remove]
+            result["docker_unreadable"] += si.docker_unreadable(after, plan.path)
             for warning in plan.warnings:
                 self.module.warn(warning)
             if not changed:

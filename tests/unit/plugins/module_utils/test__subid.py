@@ -363,3 +363,16 @@ def test_absent_removes_exactly_the_users_entries(text: str) -> None:
     after = si.render(si.plan_absent(P, text, owners))
     assert not any(si.owned_by(x, owners) for x in si.parse(after))
     assert other_lines(after, owners) == other_lines(text, owners)
+
+
+@pytest.mark.parametrize(
+    ("text", "bad"),
+    [
+        ("", []),
+        ("# c\n\n  \nalice:1:2\n  bob:1:2  \n", []),
+        ("junk\nalice:1:2:3\n#ok\n", ["/etc/subuid:1 'junk'", "/etc/subuid:2 'alice:1:2:3'"]),
+        ("bob:x:y\nbroken:1:\n", ["/etc/subuid:1 'bob:x:y'", "/etc/subuid:2 'broken:1:'"]),
+    ],
+)
+def test_docker_unreadable(text: str, bad: list[str]) -> None:
+    assert si.docker_unreadable(text, P) == bad

@@ -134,6 +134,10 @@ def test_a_crowded_subuid_keeps_every_other_line_byte_for_byte(
     }
     assert after == CROWDED.encode() + b"\xff\xfe binary junk:1:2\n"
     assert files.subgid.read_bytes().decode() == "root:100000:65536\n"
+    assert out["docker_unreadable"] == [
+        f"{files.subuid}:4 'this line is junk'",
+        f"{files.subuid}:7 'dave:231073:65536:extra'",
+    ]
 
 
 def test_a_crowded_subuid_new_user_lands_in_the_first_real_gap(
@@ -256,3 +260,11 @@ def test_no_diff_without_diff_mode(capsys: pytest.CaptureFixture[str], files: Fi
     out = run(capsys, files.args(name="root"), diff=False)
     assert "diff" not in out
     assert os.path.exists(files.subuid)
+
+
+def test_check_mode_plans_for_a_user_an_earlier_task_creates(capsys: pytest.CaptureFixture[str], files: Files) -> None:
+    out = run(capsys, files.args(name="dg-not-yet", group="dg-not-yet"), check=True)
+    assert out["changed"] is True
+    assert out["subuid"]["start"] == 100000
+    assert "no such user yet" in json.dumps(out["warnings"])
+    assert not files.subuid.exists()
