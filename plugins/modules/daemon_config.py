@@ -75,8 +75,9 @@ options:
     default: []
   allow_insecure_tcp:
     description:
-      - Accept C(tcp://) entries in C(hosts) without C(tlsverify). Anyone who reaches such a port is root
-        on the host; leave this false.
+      - Accept TCP entries in C(hosts) without C(tlsverify). dockerd reads as TCP both C(tcp://) entries and
+        addresses without a scheme such as C(0.0.0.0:2375) or C(:2375). Anyone who reaches such a port is
+        root on the host; leave this false.
     type: bool
     default: false
   validate:
@@ -93,6 +94,8 @@ options:
         environment file.
       - V(fail) stops with an error naming both places.
       - V(resolve) writes the drop-in O(dropin_path) that starts dockerd without the conflicting flags.
+        A flag that comes from a variable (C(Environment=) or C(EnvironmentFile=)) is not resolved; the
+        task fails naming the place that sets it.
     type: str
     choices: [fail, resolve]
     default: fail
