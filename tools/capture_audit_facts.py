@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Capture what the CIS audit reads from a real test host, as a unit-test fixture.
 

@@ -843,7 +843,7 @@ EXTRA_V1_8_0 = Control(
 
 
 def _v180(cis_id: str) -> str:
-    major, _, minor = cis_id.partition(".")
+    major, _dot, minor = cis_id.partition(".")
     if major == "2" and minor.isdigit() and 7 <= int(minor) <= 18:
         return f"2.{int(minor) + 1}"
     return cis_id

@@ -216,7 +216,7 @@ def _tls(f: Facts, arg: str) -> Verdict:
     tcp = tcp_hosts(f.hosts())
     if not tcp:
         return Verdict("pass", [f"no TCP listener (hosts: {', '.join(f.hosts()) or 'default unix socket'})"])
-    verify, _ = f.setting("tlsverify")
+    verify = f.setting("tlsverify")[0]
     files = {k: f.setting(k)[0] for k in ("tlscacert", "tlscert", "tlskey")}
     ev = [f"TCP listeners: {', '.join(tcp)}", f"tlsverify={verify!r}"] + [f"{k}={v}" for k, v in files.items()]
     return _yesno(bool(verify) and all(files.values()), ev)
@@ -328,7 +328,7 @@ def _file_targets(f: Facts, arg: str) -> tuple[list[str], str | None]:
         return (paths, None) if paths else ([], f"no registry certificates under {base}")
     if arg.startswith("tls:"):
         key = arg[len("tls:") :]
-        value, _ = f.setting(key)
+        value = f.setting(key)[0]
         if not tcp_hosts(f.hosts()) and not value:
             return [], "TLS is not configured (no TCP listener)"
         return ([str(value)], None) if value else ([], f"{key} is not configured")
@@ -417,7 +417,8 @@ def _per_container(f: Facts, judge: t.Callable[[Container], str | None], what: s
 def _container_user(f: Facts, arg: str) -> Verdict:
     def judge(c: Container) -> str | None:
         user = str((c.inspect.get("Config") or {}).get("User") or "")
-        return None if user and user.split(":")[0] not in ("root", "0") else f"runs as {user or 'root (no USER)'}"
+        name = user.split(":", maxsplit=1)[0]
+        return None if user and name not in ("root", "0") else f"runs as {user or 'root (no USER)'}"
 
     return _per_container(f, judge, "runs as a non-root user")
 
@@ -565,7 +566,7 @@ def _port_bindings(c: Container) -> list[tuple[str, str, str]]:
 @check("privileged_ports")
 def _privileged_ports(f: Facts, arg: str) -> Verdict:
     def judge(c: Container) -> str | None:
-        low = [f"{hp}->{cp}" for cp, _, hp in _port_bindings(c) if hp.isdigit() and int(hp) < 1024]
+        low = [f"{hp}->{cp}" for cp, _host_ip, hp in _port_bindings(c) if hp.isdigit() and int(hp) < 1024]
         return f"host ports below 1024: {', '.join(low)}" if low else None
 
     return _per_container(f, judge, "no privileged host port")
@@ -719,7 +720,7 @@ def _container_cgroup(f: Facts, arg: str) -> Verdict:
 
 @check("container_nnp")
 def _container_nnp(f: Facts, arg: str) -> Verdict:
-    daemon_wide, _ = f.setting("no-new-privileges")
+    daemon_wide = f.setting("no-new-privileges")[0]
 
     def judge(c: Container) -> str | None:
         opts = [o.replace(":", "=") for o in _security_opts(c)]

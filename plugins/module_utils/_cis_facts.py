@@ -363,7 +363,7 @@ class Facts:
         return None, "default"
 
     def hosts(self) -> list[str]:
-        value, _ = self.setting("hosts")
+        value = self.setting("hosts")[0]
         if value is None:
             return []
         return [value] if isinstance(value, str) else [str(v) for v in value]

@@ -100,13 +100,13 @@ def failing(result: dict[str, t.Any]) -> set[str]:
     ],
 )
 def test_stock_and_hardened_debian12(cid: str, stock: str, hardened: str) -> None:
-    s, _ = run_audit(load("deb12-stock"))
-    h, _ = run_audit(load("deb12-hardened"))
+    s = run_audit(load("deb12-stock"))[0]
+    h = run_audit(load("deb12-hardened"))[0]
     assert (s[cid]["status"], h[cid]["status"]) == (stock, hardened), (s[cid]["evidence"], h[cid]["evidence"])
 
 
 def test_hardened_evidence_says_where_the_setting_comes_from() -> None:
-    h, _ = run_audit(load("deb12-hardened"))
+    h = run_audit(load("deb12-hardened"))[0]
     assert h["2.14"]["evidence"] == ["no-new-privileges True from /etc/docker/daemon.json"]
     assert "enable_icc=false" in " ".join(h["2.2"]["evidence"])
 
@@ -127,27 +127,27 @@ def test_hardened_evidence_says_where_the_setting_comes_from() -> None:
     ],
 )
 def test_planted_containers_fail_and_are_named(cid: str, culprits: set[str]) -> None:
-    r, _ = run_audit(load("deb13-stock-planted"))
+    r = run_audit(load("deb13-stock-planted"))[0]
     assert r[cid]["status"] == "fail"
     assert failing(r[cid]) == culprits
     assert "good" not in failing(r[cid])
 
 
 def test_compliant_container_passes_section_5() -> None:
-    r, _ = run_audit(load("deb12-hardened"), sections=["5"])
+    r = run_audit(load("deb12-hardened"), sections=["5"])[0]
     for cid in ("5.4", "5.5", "5.10", "5.11", "5.12", "5.13", "5.14", "5.15", "5.26", "5.27", "5.29"):
         assert r[cid]["status"] == "pass", (cid, r[cid]["evidence"])
         assert [i["name"] for i in r[cid]["items"]] == ["good"]
 
 
 def test_no_containers_is_not_applicable_not_pass() -> None:
-    r, _ = run_audit(load("deb12-stock"), sections=["5"])
+    r = run_audit(load("deb12-stock"), sections=["5"])[0]
     assert r["5.5"]["status"] == "not_applicable"
     assert r["5.5"]["evidence"] == ["no running containers"]
 
 
 def test_every_control_gets_exactly_one_result_with_its_fields() -> None:
-    r, _ = run_audit(load("deb13-stock-planted"))
+    r = run_audit(load("deb13-stock-planted"))[0]
     assert len(r) == 117
     for res in r.values():
         assert res["status"] in audit.STATUSES
@@ -156,7 +156,7 @@ def test_every_control_gets_exactly_one_result_with_its_fields() -> None:
 
 
 def test_manual_controls_are_never_pass() -> None:
-    r, _ = run_audit(load("deb13-stock-planted"))
+    r = run_audit(load("deb13-stock-planted"))[0]
     for cid in ("1.1.2", "1.2.1", "1.2.2", "4.2", "4.3", "5.23", "5.28", "6.1", "6.2"):
         assert r[cid]["status"] == "manual", cid
 
@@ -167,7 +167,7 @@ def test_audit_rules_read_from_rules_files_when_auditctl_is_missing() -> None:
     data["read"]["/etc/audit/rules.d/docker.rules"] = (
         "-w /etc/docker -k docker\n-a always,exit -F path=/usr/bin/containerd -k docker\n"
     )
-    r, _ = run_audit(data, sections=["1"])
+    r = run_audit(data, sections=["1"])[0]
     assert r["1.1.6"]["status"] == "pass"
     assert "rules files only" in r["1.1.6"]["evidence"][0]
     assert r["1.1.14"]["status"] == "pass"
@@ -177,14 +177,14 @@ def test_audit_rules_read_from_rules_files_when_auditctl_is_missing() -> None:
 def test_live_audit_rules_from_auditctl() -> None:
     data = load("deb12-stock")
     data["run"]["auditctl -l"] = [0, "-w /var/lib/docker -p rwxa -k docker\n", ""]
-    r, _ = run_audit(data, controls=["1.1.5", "1.1.6"])
+    r = run_audit(data, controls=["1.1.5", "1.1.6"])[0]
     assert r["1.1.5"]["status"] == "pass"
     assert r["1.1.5"]["evidence"] == ["auditctl -l: -w /var/lib/docker -p rwxa -k docker"]
     assert r["1.1.6"]["status"] == "fail"
 
 
 def test_dockerd_binary_found_where_debian_puts_it() -> None:
-    r, _ = run_audit(load("deb12-stock"), controls=["1.1.3"])
+    r = run_audit(load("deb12-stock"), controls=["1.1.3"])[0]
     assert r["1.1.3"]["evidence"][0] == (
         "no audit rule watches /usr/sbin/dockerd (rules files only (auditctl -l: auditctl: command not found))"
     )
@@ -218,7 +218,7 @@ def test_container_vanishing_mid_audit_is_an_error_on_container_controls() -> No
     data = load("deb13-stock-planted")
     gone = next(p for p in data["api"] if p.startswith("/containers/") and p != "/containers/json")
     del data["api"][gone]
-    r, _ = run_audit(data, sections=["5"])
+    r = run_audit(data, sections=["5"])[0]
     assert r["5.5"]["status"] == "fail"  # p1 still fails, whatever vanished
     errored = [i for i in r["5.16"]["items"] if i["status"] == "error"]
     assert len(errored) == 1 and errored[0]["detail"] == "vanished during the audit"
@@ -228,7 +228,7 @@ def test_container_vanishing_mid_audit_is_an_error_on_container_controls() -> No
 def test_unreadable_daemon_json_is_an_error_on_config_controls() -> None:
     data = load("deb12-hardened")
     data["read"]["/etc/docker/daemon.json"] = "{not json"
-    r, _ = run_audit(data, sections=["2"])
+    r = run_audit(data, sections=["2"])[0]
     assert r["2.14"]["status"] == "error"
     assert "daemon.json" in r["2.14"]["evidence"][0]
     assert r["2.15"]["status"] == "pass"  # from docker info
@@ -236,7 +236,7 @@ def test_unreadable_daemon_json_is_an_error_on_config_controls() -> None:
 
 def test_api_is_asked_once_per_container_not_per_check() -> None:
     data = load("deb13-stock-planted")
-    _, host = run_audit(data)
+    host = run_audit(data)[1]
     per_container = [p for p in host.api_calls if p.startswith("/containers/") and p != "/containers/json"]
     assert len(per_container) == len(set(per_container)) == 5
     assert host.api_calls.count("/info") == 1
@@ -247,15 +247,15 @@ def test_api_is_asked_once_per_container_not_per_check() -> None:
 
 
 def test_level_1_excludes_level_2_controls() -> None:
-    r, _ = run_audit(load("deb12-stock"), level=1)
+    r = run_audit(load("deb12-stock"), level=1)[0]
     assert "2.9" not in r and "1.1.7" not in r
     assert "2.2" in r
 
 
 def test_select_by_slug_and_section() -> None:
-    r, _ = run_audit(load("deb12-stock"), controls=["icc-disabled", "3.1"])
+    r = run_audit(load("deb12-stock"), controls=["icc-disabled", "3.1"])[0]
     assert sorted(r) == ["2.2", "3.1"]
-    r, _ = run_audit(load("deb12-stock"), sections=["7"])
+    r = run_audit(load("deb12-stock"), sections=["7"])[0]
     assert len(r) == 9 and {x["status"] for x in r.values()} == {"not_applicable"}
 
 
@@ -267,7 +267,7 @@ def test_unknown_control_or_section_is_refused() -> None:
 
 
 def test_v180_numbering() -> None:
-    r, _ = run_audit(load("deb12-hardened"), ids="1.8.0", sections=["2"])
+    r = run_audit(load("deb12-hardened"), ids="1.8.0", sections=["2"])[0]
     assert r["2.7"]["slug"] == "no-devicemapper" and r["2.7"]["status"] == "pass"
     assert r["2.15"]["slug"] == "no-new-privileges" and r["2.15"]["cis_1_6_0"] == "2.14"
     assert r["2.19"]["slug"] == "experimental-disabled"
@@ -276,7 +276,7 @@ def test_v180_numbering() -> None:
 
 def test_waiver_marks_failure_waived_and_keeps_the_verdict() -> None:
     waivers = [{"id": "2.2", "justification": "legacy app needs icc (SEC-42)", "expires": "2027-01-31"}]
-    r, _ = run_audit(load("deb12-stock"), controls=["2.2"], waivers=waivers)
+    r = run_audit(load("deb12-stock"), controls=["2.2"], waivers=waivers)[0]
     assert r["2.2"]["status"] == "waived"
     assert r["2.2"]["waiver"] == {
         "justification": "legacy app needs icc (SEC-42)",
@@ -288,13 +288,13 @@ def test_waiver_marks_failure_waived_and_keeps_the_verdict() -> None:
 
 def test_expired_waiver_does_not_waive_but_is_shown() -> None:
     waivers = [{"id": "icc-disabled", "justification": "old", "expires": "2026-11-28"}]
-    r, _ = run_audit(load("deb12-stock"), controls=["2.2"], waivers=waivers)
+    r = run_audit(load("deb12-stock"), controls=["2.2"], waivers=waivers)[0]
     assert r["2.2"]["status"] == "fail"
     assert r["2.2"]["waiver"]["expired"] is True
 
 
 def test_waiver_on_a_passing_control_keeps_pass() -> None:
-    r, _ = run_audit(load("deb12-stock"), controls=["2.3"], waivers=[{"id": "2.3", "justification": "x"}])
+    r = run_audit(load("deb12-stock"), controls=["2.3"], waivers=[{"id": "2.3", "justification": "x"}])[0]
     assert r["2.3"]["status"] == "pass"
     assert r["2.3"]["waiver"]["status"] == "pass"
 

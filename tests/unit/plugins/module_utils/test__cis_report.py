@@ -313,9 +313,9 @@ def collect(page: str) -> Collector:
 
 def assert_inert(page: str) -> None:
     parsed = collect(page)
-    assert [t for t, _ in parsed.tags].count("script") == 1
+    assert [t for t, _attrs in parsed.tags].count("script") == 1
     assert parsed.scripts == [rep._JS]
-    assert not [tag for tag, _ in parsed.tags if tag in ("img", "iframe", "object", "embed", "link", "base", "form")]
+    assert not [tag for tag, _a in parsed.tags if tag in ("img", "iframe", "object", "embed", "link", "base", "form")]
     handlers = [(tag, name) for tag, attrs in parsed.tags for name in attrs if name.startswith("on")]
     assert handlers == []
     csp = next(a["content"] for tag, a in parsed.tags if tag == "meta" and a.get("http-equiv"))
@@ -361,7 +361,7 @@ def test_html_is_self_contained() -> None:
         assert re.search(r"\b(src|srcset)=", page) is None
         assert "url(" not in page
         assert "@import" not in page
-        assert re.search(r"https?://", page.split("<body>")[0]) is None
+        assert re.search(r"https?://", page.split("<body>", maxsplit=1)[0]) is None
         hrefs = [a.get("href") for tag, a in collect(page).tags if tag == "a"]
         assert all(h and (h.startswith("#") or h.startswith("./")) for h in hrefs), hrefs
 
@@ -399,7 +399,7 @@ def test_html_shows_every_waiver_and_flags_expired_ones() -> None:
         if r["waiver"]["expired"]:
             assert 'class="fail"' in row
             assert "WAIVER EXPIRED" in row
-            assert f"{r['id']} (expired {r['waiver']['expires']})" in page.split("</header>")[0]
+            assert f"{r['id']} (expired {r['waiver']['expires']})" in page.split("</header>", maxsplit=1)[0]
         else:
             assert row.startswith('<tr class="waived"')
             would = r["waiver"]["status"]
@@ -532,37 +532,37 @@ def test_gate_levels_waivers_and_errors() -> None:
     fails = {(r["id"], r["level"]) for r in audit["results"] if r["status"] == "fail"}
     errors = {(r["id"], r["level"]) for r in audit["results"] if r["status"] == "error"}
     level1 = rep.gate(audit, 1)
-    assert {cid for _, cid, _ in level1} == {cid for cid, lvl in fails | errors if lvl <= 1}
+    assert {cid for _host, cid, _title in level1} == {cid for cid, lvl in fails | errors if lvl <= 1}
     level2 = rep.gate(audit, 2)
-    assert {cid for _, cid, _ in level2} == {cid for cid, _ in fails | errors}
+    assert {cid for _host, cid, _title in level2} == {cid for cid, _level in fails | errors}
     assert len(level2) > len(level1) > 0
-    assert {cid for _, cid, _ in rep.gate(audit, 2, errors=False)} == {cid for cid, _ in fails}
+    assert {cid for _host, cid, _title in rep.gate(audit, 2, errors=False)} == {cid for cid, _level in fails}
     assert ("web-01", "2.2", result_by_id(audit, "2.2")["title"]) in level1
     expired = [r["id"] for r in audit["results"] if rep.expired_waiver(r)]
     waived = [r["id"] for r in audit["results"] if r["status"] == "waived"]
     assert expired and waived
-    assert all(cid in {c for _, c, _ in level2} for cid in expired)
-    assert not any(cid in {c for _, c, _ in level2} for cid in waived)
+    assert all(cid in {c for _host, c, _title in level2} for cid in expired)
+    assert not any(cid in {c for _host, c, _title in level2} for cid in waived)
 
 
 def test_gate_waiver_round_trip() -> None:
     audit = sample()
     icc = result_by_id(audit, "2.2")
     set_waiver(icc, expired=False)
-    assert "2.2" not in [cid for _, cid, _ in rep.gate(audit, 1)]
+    assert "2.2" not in [cid for _host, cid, _title in rep.gate(audit, 1)]
     set_waiver(icc, expired=True)
-    assert "2.2" in [cid for _, cid, _ in rep.gate(audit, 1)]
+    assert "2.2" in [cid for _host, cid, _title in rep.gate(audit, 1)]
 
 
 def test_gate_over_a_fleet_and_fail_closed_levels() -> None:
     audits = fleet()
     found = rep.gate(audits, 1)
-    assert {h for h, _, _ in found} == {"db-01", "web-01", "web-02", "build-03"}  # build-03: 5.25 in error
-    assert {cid for h, cid, _ in found if h == "build-03"} == {"5.25"}
+    assert {h for h, _id, _title in found} == {"db-01", "web-01", "web-02", "build-03"}  # build-03: 5.25 in error
+    assert {cid for h, cid, _title in found if h == "build-03"} == {"5.25"}
     assert rep.gate(audits[3], 2, errors=False) == []
     audit = sample()
     result_by_id(audit, "2.12")["level"] = None
-    assert "2.12" in [cid for _, cid, _ in rep.gate(audit, 1)]
+    assert "2.12" in [cid for _host, cid, _title in rep.gate(audit, 1)]
 
 
 @pytest.mark.parametrize("level", [0, -1, "1", 1.5, True])
