@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Two users' rootless daemons on a real host, read from the host itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import typing as t
+
+import pytest
+from testinfra.modules.ansible import AnsibleException
+
+USERS = ("alice", "bob")
+SETTINGS = {"icc": True, "iptables": False, "no-new-privileges": True, "log-level": "info"}
+
+
+def uid(host: t.Any, user: str) -> int:
+    return int(host.user(user).uid)
+
+
+def as_user(host: t.Any, user: str, command: str) -> t.Any:
+    """command as the user, with the environment their systemd user session has."""
+    u = uid(host, user)
+    env = f"XDG_RUNTIME_DIR=/run/user/{u} DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/{u}/bus"
+    env += f" DOCKER_HOST=unix:///run/user/{u}/docker.sock"
+    return host.run(f"runuser -u {user} -- env {env} sh -c {shlex.quote(command)}")
+
+
+def user_ok(host: t.Any, user: str, command: str) -> str:
+    cmd = as_user(host, user, command)
+    assert cmd.rc == 0, f"{user}: {command}: {cmd.stderr}"
+    return t.cast(str, cmd.stdout.strip())
+
+
+def module(host: t.Any, name: str, args: dict[str, t.Any], key: str, check: bool = False) -> t.Any:
+    """A module of the collection run on the host; AnsibleException when it fails.
+
+    testinfra's ad-hoc runner drops the "failed" flag of ansible-core 2.19's output, so a
+    result without the module's always-returned key is a failure.
+    """
+    result = host.backend.run_ansible(f"dockguard.hardening.{name}", json.dumps(args), check=check)
+    if result.get("failed") or key not in result:
+        raise AnsibleException(result)
+    return result
+
+
+@pytest.fixture(scope="module")
+def images(host: t.Any) -> None:
+    """A busybox image in each user's own daemon (no registry here)."""
+    script = (
+        "set -e; docker image inspect bb:1 >/dev/null 2>&1 && exit 0; "
+        'd=$(mktemp -d); mkdir -p "$d/bin"; cp /bin/busybox "$d/bin/busybox"; '
+        'for a in sh sleep grep cat id touch; do ln -s busybox "$d/bin/$a"; done; '
+        'tar -C "$d" -c . | docker import -c \'CMD ["/bin/sh"]\' - bb:1 >/dev/null; rm -rf "$d"'
+    )
+    for user in USERS:
+        user_ok(host, user, script)
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_the_users_daemon_is_an_enabled_running_user_service(host: t.Any, user: str) -> None:
+    assert user_ok(host, user, "systemctl --user is-active docker.service") == "active"
+    assert user_ok(host, user, "systemctl --user is-enabled docker.service") == "enabled"
+    assert host.file(f"/var/lib/systemd/linger/{user}").exists
+    unit = host.file(f"/home/{user}/.config/systemd/user/docker.service")
+    assert (unit.user, unit.mode) == (user, 0o644)
+
+
+def test_both_daemons_run_at_the_same_time_as_their_users(host: t.Any) -> None:
+    pids = {}
+    for user in USERS:
+        pid = user_ok(host, user, "systemctl --user show -p MainPID --value docker.service")
+        assert pid.isdigit() and pid != "0"
+        pids[user] = pid
+    for user, pid in pids.items():
+        status = host.file(f"/proc/{pid}/status").content_string
+        uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+        assert uids == [str(uid(host, user))] * 4, (user, uids)
+    # and each answers on its own socket, as a rootless daemon
+    roots = set()
+    for user in USERS:
+        info = json.loads(user_ok(host, user, "docker info --format '{{json .}}'"))
+        assert "name=rootless" in info["SecurityOptions"]
+        roots.add(info["DockerRootDir"])
+        assert info["DockerRootDir"] == f"/home/{user}/.local/share/docker"
+    assert len(roots) == 2
+
+
+def test_containers_run_as_their_users_uid_on_the_host(host: t.Any, images: None) -> None:
+    pids = {}
+    for user in USERS:
+        as_user(host, user, "docker rm -f dg-probe")
+        user_ok(host, user, "docker run -d --name dg-probe bb:1 sleep 600")
+    try:
+        for user in USERS:
+            pids[user] = user_ok(host, user, "docker inspect --format '{{.State.Pid}}' dg-probe")
+            # inside, the container is root
+            assert user_ok(host, user, "docker exec dg-probe id -u") == "0"
+        for user, pid in pids.items():
+            status = host.file(f"/proc/{pid}/status").content_string
+            uids = next(line.split()[1:] for line in status.splitlines() if line.startswith("Uid:"))
+            assert uids == [str(uid(host, user))] * 4, (user, uids)
+    finally:
+        for user in USERS:
+            as_user(host, user, "docker rm -f dg-probe")
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_containers_cannot_gain_privileges(host: t.Any, user: str, images: None) -> None:
+    out = user_ok(host, user, "docker run --rm bb:1 grep NoNewPrivs /proc/self/status")
+    assert out.split() == ["NoNewPrivs:", "1"]
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_the_users_daemon_json(host: t.Any, user: str) -> None:
+    f = host.file(f"/home/{user}/.config/docker/daemon.json")
+    assert (f.user, f.group, f.mode) == (user, user, 0o644)
+    assert json.loads(f.content_string) == SETTINGS
+    for d in (".config", ".config/docker", ".config/systemd", ".config/systemd/user"):
+        assert host.file(f"/home/{user}/{d}").user == user, d
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_login_shells_get_docker_host(host: t.Any, user: str) -> None:
+    out = host.check_output(f"su - {user} -c 'echo $DOCKER_HOST'")
+    assert out == f"unix:///run/user/{uid(host, user)}/docker.sock"
+    # root's shells keep the system daemon
+    assert host.check_output("bash -lc 'echo ${DOCKER_HOST:-unset}'") == "unset"
+
+
+def test_low_ports_only_as_asked(host: t.Any, images: None) -> None:
+    assert host.check_output("sysctl -n net.ipv4.ip_unprivileged_port_start") == "80"
+    assert "net.ipv4.ip_unprivileged_port_start=80" in host.file(
+        "/etc/sysctl.d/60-dockguard-rootless.conf"
+    ).content_string.replace(" ", "")
+    as_user(host, "alice", "docker rm -f dg-port")
+    user_ok(host, "alice", "docker run -d --name dg-port -p 80:8080 bb:1 sleep 600")
+    try:
+        listeners = host.check_output("ss -Hltnp 'sport = :80'")
+    finally:
+        as_user(host, "alice", "docker rm -f dg-port")
+    assert listeners, "nothing listens on port 80"
+    pid = listeners.split("pid=")[1].split(",")[0]
+    assert host.check_output(f"ps -o user= -p {pid}") == "alice"
+
+
+def test_rootful_daemon_as_asked(host: t.Any) -> None:
+    name = host.backend.get_hostname()
+    service, socket = host.service("docker.service"), host.service("docker.socket")
+    if name == "dg-rootless-deb13":  # converge.yml asks for it here only
+        assert not service.is_running and not service.is_enabled
+        assert not socket.is_running and not socket.is_enabled
+        assert not host.file("/run/docker.sock").exists
+    else:
+        assert service.is_running and service.is_enabled
+
+
+def test_the_module_reports_each_daemon(host: t.Any) -> None:
+    result = module(host, "rootless", {"users": list(USERS)}, "daemons", check=True)
+    assert result["changed"] is False
+    for user in USERS:
+        d = result["daemons"][user]
+        u = uid(host, user)
+        assert d["running"] is True
+        assert d["rootless"] is True
+        assert d["socket"] == f"/run/user/{u}/docker.sock"
+        assert d["storage_driver"] == json.loads(user_ok(host, user, "docker info --format '{{json .Driver}}'"))
+        assert d["changes"] == []
+        assert all(p["ok"] for p in result["prerequisites"][user])
+
+
+def test_a_missing_prerequisite_is_named_with_its_fix(host: t.Any) -> None:
+    host.check_output("chmod 0600 /dev/net/tun")
+    try:
+        with pytest.raises(AnsibleException) as failure:
+            module(host, "rootless", {"users": ["alice"]}, "daemons")
+    finally:
+        host.check_output("chmod 0666 /dev/net/tun")
+    msg = failure.value.result["msg"]
+    assert msg.startswith("rootless Docker prerequisites missing: alice: /dev/net/tun: mode 0600")
+    assert "fix: modprobe tun, and chmod 0666 /dev/net/tun" in msg
+
+
+def test_daemon_config_restarts_a_users_daemon_safely(host: t.Any) -> None:
+    """daemon_config's user option: a change applied with a verified restart of that user's daemon only."""
+    bob_pid = user_ok(host, "bob", "systemctl --user show -p MainPID --value docker.service")
+    result = module(host, "daemon_config", {"user": "alice", "settings": {"debug": True}}, "config")
+    try:
+        assert result["restarted"] is True
+        assert result["path"] == "/home/alice/.config/docker/daemon.json"
+        assert {"key": "debug", "expected": True, "observed": True} in result["verified"]
+        assert json.loads(user_ok(host, "alice", "docker info --format '{{json .Debug}}'")) is True
+    finally:
+        module(host, "daemon_config", {"user": "alice", "remove_keys": ["debug"]}, "config")
+    assert json.loads(user_ok(host, "alice", "docker info --format '{{json .Debug}}'")) is False
+    assert host.file("/home/alice/.config/docker/daemon.json").user == "alice"
+    assert user_ok(host, "bob", "systemctl --user show -p MainPID --value docker.service") == bob_pid
+
+
+def changed_tasks(records: list[dict[str, t.Any]], run: str, hostname: str) -> set[str]:
+    return {r["task"] for r in records if r["run"] == run and r["host"] == hostname and r["changed"]}
+
+
+def test_check_mode_predicted_the_converge(host: t.Any) -> None:
+    with open(os.environ["DOCKGUARD_CHANGES_LOG"], encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh]
+    runs: list[tuple[str, bool]] = []
+    for r in records:
+        if r["playbook"] == "converge.yml" and r["run"] not in [x[0] for x in runs]:
+            runs.append((r["run"], r["check"]))
+    assert [c for _, c in runs][:3] == [True, False, False], runs  # check, converge, idempotence
+    name = host.backend.get_hostname()
+    predicted = changed_tasks(records, runs[0][0], name)
+    done = changed_tasks(records, runs[1][0], name)
+    assert "A rootless daemon per user, enabled and running" in done
+    assert predicted == done
+    assert changed_tasks(records, runs[2][0], name) == set()

@@ -1,0 +1,202 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the userns_remap role leaves on a real Docker host, read from the host itself (CIS 2.9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import typing as t
+
+import pytest
+from testinfra.modules.ansible import AnsibleException
+
+# prepare.yml plants: subuid legacy 100000-165535, svc 165536-231071; subgid svc up to 296607;
+# an account and a group with ID 231100. The first start free in both files and clear of the account
+# is 296608: the same range in both files.
+START = 296608
+COUNT = 65536
+
+
+def ansible(host: t.Any, module: str, args: dict[str, t.Any], check: bool = False) -> t.Any:
+    """A module of the collection run on the host for real; AnsibleException when it fails.
+
+    testinfra's ad-hoc runner drops the "failed" flag of ansible-core 2.19's output, so a
+    result without one of the module's always-returned keys is a failure.
+    """
+    result = host.backend.run_ansible(f"dockguard.hardening.{module}", json.dumps(args), check=check)
+    if result.get("failed") or "subuid" not in result:
+        raise AnsibleException(result)
+    return result
+
+
+def test_other_lines_of_the_crowded_files_are_untouched(host: t.Any) -> None:
+    for name in ("subuid", "subgid"):
+        planted = host.file(f"/root/{name}.planted").content_string
+        now = host.file(f"/etc/{name}").content_string
+        assert now == planted + f"dockremap:{START}:{COUNT}\n", name
+
+
+def test_the_remap_user_has_no_login(host: t.Any) -> None:
+    user = host.user("dockremap")
+    assert user.exists
+    assert user.group == "dockremap"
+    assert user.shell == "/usr/sbin/nologin"
+    assert user.password in ("!", "*", "!*")
+
+
+def test_daemon_json_asks_for_the_remap(host: t.Any) -> None:
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert config["userns-remap"] == "default"
+
+
+def test_docker_info_lists_userns(host: t.Any) -> None:
+    opts = json.loads(host.check_output("docker info --format '{{json .SecurityOptions}}'"))
+    assert "name=userns" in opts
+
+
+def test_container_root_is_the_remapped_range(host: t.Any) -> None:
+    uid_map = host.check_output("docker run --rm carry:1 cat /proc/self/uid_map").split()
+    gid_map = host.check_output("docker run --rm carry:1 cat /proc/self/gid_map").split()
+    assert uid_map == ["0", str(START), str(COUNT)]
+    assert gid_map == ["0", str(START), str(COUNT)]
+
+
+def test_a_running_container_is_the_remapped_uid_on_the_host(host: t.Any) -> None:
+    host.run("docker rm -f dg-remapped")
+    host.check_output("docker run -d --name dg-remapped carry:1 sleep 300")
+    try:
+        pid = host.check_output("docker inspect --format '{{.State.Pid}}' dg-remapped")
+        uids = host.check_output(f"awk '/^Uid:/ {{print $2, $3, $4, $5}}' /proc/{pid}/status").split()
+    finally:
+        host.run("docker rm -f dg-remapped")
+    assert uids == [str(START)] * 4
+
+
+def test_container_root_writes_a_bind_mount_as_the_remapped_uid(host: t.Any) -> None:
+    d = host.file("/srv/dg-data")
+    assert (d.uid, d.gid) == (START, START)
+    host.run("rm -f /srv/dg-data/written-by-container")
+    host.check_output("docker run --rm -v /srv/dg-data:/data carry:1 touch /data/written-by-container")
+    f = host.file("/srv/dg-data/written-by-container")
+    assert (f.uid, f.gid) == (START, START)
+
+
+def test_a_root_owned_bind_mount_is_not_writable_by_container_root(host: t.Any) -> None:
+    host.check_output("install -d -o root -g root -m 0755 /srv/dg-root-owned")
+    cmd = host.run("docker run --rm -v /srv/dg-root-owned:/data carry:1 touch /data/x")
+    assert cmd.rc != 0
+    assert "Permission denied" in cmd.stderr + cmd.stdout
+    assert not host.file("/srv/dg-root-owned/x").exists
+
+
+def test_storage_moved_to_the_remapped_data_root(host: t.Any) -> None:
+    root = host.check_output("docker info --format '{{.DockerRootDir}}'")
+    assert root == f"/var/lib/docker/{START}.{START}"
+    assert host.file(root).is_directory
+
+
+def test_carried_images_still_run_and_others_are_out_of_view(host: t.Any) -> None:
+    assert host.check_output("docker run --rm carry:1 sh -c 'echo carried'") == "carried"
+    images = host.check_output("docker image ls --format '{{.Repository}}:{{.Tag}}'").split()
+    assert "carry:1" in images
+    assert "left-behind:1" not in images
+
+
+def test_subid_refuses_an_overlap_on_the_host_and_writes_nothing(host: t.Any) -> None:
+    before = host.file("/etc/subuid").content_string
+    with pytest.raises(AnsibleException) as failure:
+        ansible(host, "subid", {"name": "dg-pooled", "start": 200000})
+    msg = failure.value.result["msg"]
+    assert msg.startswith("the requested range 200000-265535 overlaps svc's range 165536-231071 at /etc/subuid:4")
+    assert host.file("/etc/subuid").content_string == before
+
+
+def test_subid_check_mode_on_the_host_predicts_without_writing(host: t.Any) -> None:
+    before = host.file("/etc/subuid").content_string
+    result = ansible(host, "subid", {"name": "dg-pooled"}, check=True)
+    assert result["changed"] is True
+    assert result["subuid"]["start"] == START + COUNT
+    assert host.file("/etc/subuid").content_string == before
+
+
+def changed_tasks(records: list[dict[str, t.Any]], run: str, hostname: str) -> set[str]:
+    return {r["task"] for r in records if r["run"] == run and r["host"] == hostname and r["changed"]}
+
+
+# Commands that check mode cannot run: the images are saved and loaded only for real.
+NOT_PREDICTABLE = {"Load the images saved before the switch"}
+
+
+def test_check_mode_predicted_the_converge(host: t.Any) -> None:
+    with open(os.environ["DOCKGUARD_CHANGES_LOG"], encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh]
+    runs: list[tuple[str, bool]] = []
+    for r in records:
+        if r["playbook"] == "converge.yml" and r["run"] not in [x[0] for x in runs]:
+            runs.append((r["run"], r["check"]))
+    assert [c for _, c in runs][:3] == [True, False, False], runs  # check, converge, idempotence
+    name = host.backend.get_hostname()
+    predicted = changed_tasks(records, runs[0][0], name)
+    done = changed_tasks(records, runs[1][0], name)
+    assert "Set userns-remap in daemon.json, applied with the safe restart (CIS 2.9)" in done
+    assert predicted == done - NOT_PREDICTABLE
+    assert done >= NOT_PREDICTABLE
+    assert changed_tasks(records, runs[2][0], name) == set()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"userns_remap_user": "root"}, "never root or a numeric ID"),
+        ({"userns_remap_user": "0"}, "never root or a numeric ID"),
+        ({"userns_remap_subid_count": 1000}, "at least 65536 IDs"),
+        ({"userns_remap_enabled": False, "userns_remap_carry_images": ["carry:1"]}, "need userns_remap_enabled=true"),
+    ],
+)
+def test_incompatible_settings_are_refused_before_any_change(
+    host: t.Any, extra: dict[str, t.Any], message: str
+) -> None:
+    before = host.file("/etc/docker/daemon.json").content_string
+    proc = converge(host, extra)
+    assert proc.returncode != 0
+    assert "Preflight" in proc.stdout
+    assert message in proc.stdout
+    assert host.file("/etc/docker/daemon.json").content_string == before
+
+
+def test_a_subuid_line_dockerd_cannot_read_is_refused_by_name(host: t.Any) -> None:
+    before = host.file("/etc/subuid").content_string
+    host.check_output("echo 'this line is not an entry' >> /etc/subuid")
+    try:
+        proc = converge(host, {})
+    finally:
+        host.check_output(f"printf '%s' {shlex.quote(before)} > /etc/subuid")
+    assert proc.returncode != 0
+    assert "Refuse subordinate ID files dockerd cannot read" in proc.stdout
+    assert "/etc/subuid:9 'this line is not an entry'" in proc.stdout
+    assert host.file("/etc/subuid").content_string == before
+
+
+def converge(host: t.Any, extra: dict[str, t.Any]) -> subprocess.CompletedProcess[str]:
+    """converge.yml with extra variables, on this host only."""
+    name = host.backend.get_hostname()
+    playbook = os.path.join(os.path.dirname(__file__), "..", "converge.yml")
+    proc = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            os.environ["MOLECULE_INVENTORY_FILE"],
+            "--limit",
+            name,
+            "-e",
+            json.dumps(extra),
+            playbook,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKGUARD_CHANGES_LOG": "/dev/null", "ANSIBLE_NOCOLOR": "1"},
+    )
+    return proc
