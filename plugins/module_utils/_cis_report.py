@@ -165,12 +165,20 @@ def waiver_text(result: Result) -> str:
 def remediation_text(result: Result) -> str:
     rem = result.get("remediation") or {}
     parts = [str(rem.get("text") or "")]
+    setting = _setting(rem)
     if rem.get("role"):
-        setting = f" {rem['variable']}: {_value(rem.get('value'))}" if rem.get("variable") else ""
-        parts.append(f"role {rem['role']}{setting}")
-    elif rem.get("variable"):
-        parts.append(f"{rem['variable']}: {_value(rem.get('value'))}")
+        parts.append(f"role {rem['role']}{' ' + setting if setting else ''}")
+    elif setting:
+        parts.append(setting)
     return " | ".join(p for p in parts if p)
+
+
+def _setting(rem: t.Mapping[str, t.Any]) -> str:
+    """`variable: value`, or the variable alone when no value is given (null means 'see the text', not null)."""
+    if not rem.get("variable"):
+        return ""
+    value = rem.get("value")
+    return str(rem["variable"]) if value is None else f"{rem['variable']}: {_value(value)}"
 
 
 def _evidence(result: Result) -> list[str]:
@@ -558,7 +566,7 @@ def _remediation_html(result: Result) -> str:
     if rem.get("role"):
         out += f"<div>role <code>{esc(rem['role'])}</code></div>"
     if rem.get("variable"):
-        out += f"<div><code>{esc(rem['variable'])}: {esc(_value(rem.get('value')))}</code></div>"
+        out += f"<div><code>{esc(_setting(rem))}</code></div>"
     return out
 
 

@@ -421,6 +421,32 @@ def test_html_evidence_items_and_remediation_in_the_row() -> None:
         assert f"L{r['level']}" in row
 
 
+@pytest.mark.parametrize(
+    ("remediation", "shown", "absent"),
+    [
+        ({"role": "r.x", "variable": "daemon_icc", "value": False, "text": "t"}, "<code>daemon_icc: false</code>", ""),
+        (
+            {"role": "r.x", "variable": "v", "value": {"a": [1]}, "text": "t"},
+            "<code>v: {&quot;a&quot;: [1]}</code>",
+            "",
+        ),
+        (
+            {"role": "r.x", "variable": "daemon_log_driver", "value": None, "text": "t"},
+            "<code>daemon_log_driver</code>",
+            "null",
+        ),
+        ({"role": None, "variable": None, "value": None, "text": "chmod 0644 f"}, "chmod 0644 f", "role"),
+    ],
+)
+def test_html_remediation_setting(remediation: dict[str, t.Any], shown: str, absent: str) -> None:
+    audit = sample()
+    result_by_id(audit, "2.2")["remediation"] = remediation
+    cell = row_html(rep.to_html(audit), "2.2").rsplit("<td>", 1)[1]
+    assert shown in cell
+    assert not absent or absent not in cell
+    assert (remediation["role"] is not None) == (f"role <code>{remediation['role']}</code>" in cell)
+
+
 def test_html_many_items_fold_but_stay_in_the_file() -> None:
     audit = sample()
     r = result_by_id(audit, "5.13")
