@@ -392,7 +392,7 @@ details.more>summary{cursor:pointer;color:#0969da;font-size:12px}
 footer{padding:10px 28px;color:#57606a;font-size:12px;border-top:1px solid #d0d7de}
 .matrix{table-layout:auto;width:auto}
 .matrix td{vertical-align:middle;font-size:13px}
-.matrix th.num{width:64px}
+.matrix th.num{min-width:76px;overflow-wrap:normal}
 .matrix td.cell{text-align:center;padding:3px 4px;font-size:11px;font-weight:700;min-width:46px}
 .matrix td.cell a{color:inherit;text-decoration:none;display:block}
 .matrix td.cell.fail{background:var(--fail);color:#fff}
