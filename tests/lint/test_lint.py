@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import pathlib
 import re
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import pytest
 
@@ -57,6 +60,24 @@ def tracked_files() -> list[str]:
     """What ansible-test looks at: the files git tracks (with their working-tree content)."""
     out = subprocess.run(["git", "ls-files", "-c", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
     return [f for f in out.stdout.split("\0") if f and os.path.lexists(ROOT / f)]
+
+
+@contextlib.contextmanager
+def ansible_test_lock() -> Iterator[None]:
+    """One ansible-test sanity at a time on this machine.
+
+    Every run shares ~/.ansible/test/venv and ansible-test does not lock it: two
+    runs building the same per-test virtualenv delete it under each other
+    ("Directory not empty"). The checkout's .cache/sanity-venv is shared too.
+    """
+    lock = pathlib.Path.home() / ".ansible" / "test" / ".dockguard-sanity.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def sanity_venv() -> pathlib.Path:
@@ -117,10 +138,9 @@ def test_ansible_test_sanity(capsys: pytest.CaptureFixture[str]) -> None:
     # its --venv/--docker modes download from hosts this machine cannot reach:
     # run --local --requirements in a virtualenv of its own, where it builds one
     # virtualenv per sanity test (cached under ~/.ansible/test/venv).
-    venv = sanity_venv()
-    ansible_test = str(venv / "bin" / "ansible-test")
     env_python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    with tempfile.TemporaryDirectory(prefix="dg-sanity-") as tmp:
+    with ansible_test_lock(), tempfile.TemporaryDirectory(prefix="dg-sanity-") as tmp:
+        ansible_test = str(sanity_venv() / "bin" / "ansible-test")
         dest = pathlib.Path(tmp) / "ansible_collections" / "dockguard" / "hardening"
         copy_tracked(dest)
         listed = subprocess.run(
