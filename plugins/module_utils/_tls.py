@@ -21,13 +21,21 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
+import traceback
 import typing as t
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+except ImportError:
+    # A host without python3-cryptography: importing this must still work, so the
+    # module can fail with missing_required_lib("cryptography") and this traceback.
+    CRYPTOGRAPHY_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 UTC = datetime.UTC
 
@@ -37,8 +45,9 @@ CIS_MODE = {"ca": "3.10", "cert": "3.12", "key": "3.14"}
 CIS_TLS = "2.7"
 # Most permissive modes CIS accepts (anything more restrictive passes).
 DEFAULT_MODES = {"ca": 0o444, "cert": 0o444, "key": 0o400}
-PURPOSES = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH}
-EKU_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
+if CRYPTOGRAPHY_IMPORT_ERROR is None:
+    PURPOSES = {"server": ExtendedKeyUsageOID.SERVER_AUTH, "client": ExtendedKeyUsageOID.CLIENT_AUTH}
+    EKU_NAMES = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
 
 
 def eku_name(oid: x509.ObjectIdentifier) -> str:

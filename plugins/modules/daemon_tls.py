@@ -33,6 +33,8 @@ attributes:
     details: The module changes nothing, so there is nothing to diff.
   idempotent:
     support: full
+requirements:
+  - cryptography (Debian package C(python3-cryptography)) on the managed host
 options:
   daemon_json:
     description:
@@ -172,7 +174,7 @@ import stat
 import traceback
 import typing as t
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _tls
 
@@ -297,6 +299,8 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    if _tls.CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=_tls.CRYPTOGRAPHY_IMPORT_ERROR)
     try:
         result = DaemonTLS(module).run()
     except _tls.TLSMaterialError as exc:
