@@ -11,7 +11,7 @@ module: rootless
 short_description: A rootless Docker daemon per user, as a systemd user service
 version_added: 0.2.0
 author:
-  - dockguard.hardening contributors
+  - dockguard.hardening contributors (@dockguard)
 description:
   - For each user of O(users), runs Docker's daemon as that user (rootless mode), so that a breakout from a container
     reaches only that user's privileges, never root's.

@@ -199,7 +199,10 @@ def test_daemon_config_restarts_a_users_daemon_safely(host: t.Any) -> None:
 
 
 def changed_tasks(records: list[dict[str, t.Any]], run: str, hostname: str) -> set[str]:
-    return {r["task"] for r in records if r["run"] == run and r["host"] == hostname and r["changed"]}
+    """Names of the tasks that changed, without the "namespace.collection.role : " prefix."""
+    return {
+        r["task"].split(" : ", 1)[-1] for r in records if r["run"] == run and r["host"] == hostname and r["changed"]
+    }
 
 
 def test_check_mode_predicted_the_converge(host: t.Any) -> None:
@@ -209,7 +212,7 @@ def test_check_mode_predicted_the_converge(host: t.Any) -> None:
     for r in records:
         if r["playbook"] == "converge.yml" and r["run"] not in [x[0] for x in runs]:
             runs.append((r["run"], r["check"]))
-    assert [c for _, c in runs][:3] == [True, False, False], runs  # check, converge, idempotence
+    assert [check for _run, check in runs][:3] == [True, False, False], runs  # check, converge, idempotence
     name = host.backend.get_hostname()
     predicted = changed_tasks(records, runs[0][0], name)
     done = changed_tasks(records, runs[1][0], name)
