@@ -147,7 +147,7 @@ def test_check_mode_predicted_the_converge(host: t.Any) -> None:
     for r in records:
         if r["playbook"] == "converge.yml" and r["run"] not in [x[0] for x in runs]:
             runs.append((r["run"], r["check"]))
-    assert [c for _, c in runs][:3] == [True, False, False], runs  # check, converge, idempotence
+    assert [check for _run, check in runs][:3] == [True, False, False], runs  # check, converge, idempotence
     name = host.backend.get_hostname()
     predicted = changed_tasks(records, runs[0][0], name)
     done = changed_tasks(records, runs[1][0], name)
@@ -181,3 +181,19 @@ def test_icc_applies_once_no_container_holds_the_bridge(host: t.Any) -> None:
     assert "deferred" not in result
     bridge = docker_json(host, "network", "inspect", "bridge")
     assert bridge["Options"]["com.docker.network.bridge.enable_icc"] == "false"
+
+
+# Every control the daemon role enforces, judged by the collection's own audit.
+ENFORCED = [
+    "2.2", "2.3", "2.4", "2.5", "2.8", "2.14", "2.15", "2.16", "2.18",
+    "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.15", "3.16", "3.17", "3.18", "3.19", "3.20",
+]  # fmt: skip
+
+
+def test_cis_audit_passes_every_control_the_role_enforces(host: t.Any) -> None:
+    # runs after the icc test: no container holds the old bridge any more
+    result = host.backend.run_ansible("dockguard.hardening.cis_audit", json.dumps({"controls": ENFORCED}), check=False)
+    assert "audit" in result, result
+    verdicts = {r["id"]: (r["status"], r["evidence"]) for r in result["audit"]["results"]}
+    assert sorted(verdicts, key=lambda i: [int(x) for x in i.split(".")]) == ENFORCED
+    assert {i: v for i, v in verdicts.items() if v[0] != "pass"} == {}
