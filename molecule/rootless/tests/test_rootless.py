@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
+import subprocess
 import typing as t
 
 import pytest
@@ -197,6 +199,43 @@ def test_daemon_config_restarts_a_users_daemon_safely(host: t.Any) -> None:
     assert json.loads(user_ok(host, "alice", "docker info --format '{{json .Debug}}'")) is False
     assert host.file("/home/alice/.config/docker/daemon.json").user == "alice"
     assert user_ok(host, "bob", "systemctl --user show -p MainPID --value docker.service") == bob_pid
+
+
+def test_a_changed_daemon_json_restarts_running_daemons_safely(host: t.Any) -> None:
+    """The role again with another log level: each running daemon restarts, with the new file."""
+    before = {u: user_ok(host, u, "systemctl --user show -p MainPID --value docker.service") for u in USERS}
+    proc = converge(host, {"rootless_log_level": "debug"})
+    try:
+        assert proc.returncode == 0, plain(proc.stdout)[-3000:]
+        for user in USERS:
+            config = json.loads(host.file(f"/home/{user}/.config/docker/daemon.json").content_string)
+            assert config["log-level"] == "debug"
+            pid = user_ok(host, user, "systemctl --user show -p MainPID --value docker.service")
+            assert pid not in ("0", before[user]), user
+            assert "name=rootless" in user_ok(host, user, "docker info --format '{{json .SecurityOptions}}'")
+    finally:
+        assert converge(host, {}).returncode == 0
+    for user in USERS:
+        config = json.loads(host.file(f"/home/{user}/.config/docker/daemon.json").content_string)
+        assert config == SETTINGS
+
+
+def converge(host: t.Any, extra: dict[str, t.Any]) -> subprocess.CompletedProcess[str]:
+    """converge.yml with extra variables, on this host only."""
+    playbook = os.path.join(os.path.dirname(__file__), "..", "converge.yml")
+    argv = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.get_hostname()]
+    return subprocess.run(
+        [*argv, "-e", json.dumps(extra), playbook],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "DOCKGUARD_CHANGES_LOG": "/dev/null", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def plain(text: str) -> str:
+    """ansible-playbook's output without colours, and with the default callback's line wrapping undone."""
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
 
 
 def changed_tasks(records: list[dict[str, t.Any]], run: str, hostname: str) -> set[str]:

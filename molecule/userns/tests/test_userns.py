@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import typing as t
@@ -121,6 +122,11 @@ def test_subid_check_mode_on_the_host_predicts_without_writing(host: t.Any) -> N
     assert host.file("/etc/subuid").content_string == before
 
 
+def plain(text: str) -> str:
+    """ansible-playbook's output without colours, and with the default callback's line wrapping undone."""
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", text).split())
+
+
 def changed_tasks(records: list[dict[str, t.Any]], run: str, hostname: str) -> set[str]:
     """Names of the tasks that changed, without the "namespace.collection.role : " prefix."""
     return {
@@ -164,7 +170,7 @@ def test_incompatible_settings_are_refused_before_any_change(
     before = host.file("/etc/docker/daemon.json").content_string
     proc = converge(host, extra)
     assert proc.returncode != 0
-    out = " ".join(proc.stdout.split())  # the default callback wraps long lines
+    out = plain(proc.stdout)
     assert "Preflight" in out
     assert message in out
     assert host.file("/etc/docker/daemon.json").content_string == before
@@ -178,7 +184,7 @@ def test_a_subuid_line_dockerd_cannot_read_is_refused_by_name(host: t.Any) -> No
     finally:
         host.check_output(f"printf '%s' {shlex.quote(before)} > /etc/subuid")
     assert proc.returncode != 0
-    out = " ".join(proc.stdout.split())  # the default callback wraps long lines
+    out = plain(proc.stdout)
     assert "Refuse subordinate ID files dockerd cannot read" in out
     assert "/etc/subuid:9 'this line is not an entry'" in out
     assert host.file("/etc/subuid").content_string == before
@@ -202,6 +208,6 @@ def converge(host: t.Any, extra: dict[str, t.Any]) -> subprocess.CompletedProces
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "DOCKGUARD_CHANGES_LOG": "/dev/null", "ANSIBLE_NOCOLOR": "1"},
+        env={**os.environ, "DOCKGUARD_CHANGES_LOG": "/dev/null", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )
     return proc
