@@ -20,6 +20,16 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.dockguard.hardening.plugins.modules import rootless as mod
 
 
+@pytest.fixture(autouse=True)
+def module_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as on a managed host: once a controller-side module is imported in this pytest process (another
+    test file may do so), AnsibleModule.warn() would print through the controller's Display instead of
+    returning the warnings with the result."""
+    from ansible.module_utils import _internal
+
+    monkeypatch.setattr(_internal, "is_controller", False)
+
+
 def run(capsys: pytest.CaptureFixture[str], args: dict[str, t.Any], check: bool = False) -> dict[str, t.Any]:
     with (
         patch_module_args({**args, "_ansible_check_mode": check, "_ansible_diff": True}),

@@ -47,6 +47,16 @@ class Files:
         }
 
 
+@pytest.fixture(autouse=True)
+def module_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as on a managed host: once a controller-side module is imported in this pytest process (another
+    test file may do so), AnsibleModule.warn() would print through the controller's Display instead of
+    returning the warnings with the result."""
+    from ansible.module_utils import _internal
+
+    monkeypatch.setattr(_internal, "is_controller", False)
+
+
 @pytest.fixture
 def files(tmp_path: pathlib.Path) -> Files:
     return Files(tmp_path)
