@@ -206,7 +206,7 @@ def test_a_changed_daemon_json_restarts_running_daemons_safely(host: t.Any) -> N
     before = {u: user_ok(host, u, "systemctl --user show -p MainPID --value docker.service") for u in USERS}
     proc = converge(host, {"rootless_log_level": "debug"})
     try:
-        assert proc.returncode == 0, plain(proc.stdout)[-3000:]
+        assert proc.returncode == 0, plain(proc.stdout + proc.stderr)[-3000:]
         for user in USERS:
             config = json.loads(host.file(f"/home/{user}/.config/docker/daemon.json").content_string)
             assert config["log-level"] == "debug"

@@ -170,7 +170,7 @@ def test_incompatible_settings_are_refused_before_any_change(
     before = host.file("/etc/docker/daemon.json").content_string
     proc = converge(host, extra)
     assert proc.returncode != 0
-    out = plain(proc.stdout)
+    out = plain(proc.stdout + proc.stderr)  # errors may go to stderr
     assert "Preflight" in out
     assert message in out
     assert host.file("/etc/docker/daemon.json").content_string == before
@@ -184,7 +184,7 @@ def test_a_subuid_line_dockerd_cannot_read_is_refused_by_name(host: t.Any) -> No
     finally:
         host.check_output(f"printf '%s' {shlex.quote(before)} > /etc/subuid")
     assert proc.returncode != 0
-    out = plain(proc.stdout)
+    out = plain(proc.stdout + proc.stderr)  # errors may go to stderr
     assert "Refuse subordinate ID files dockerd cannot read" in out
     assert "/etc/subuid:9 'this line is not an entry'" in out
     assert host.file("/etc/subuid").content_string == before
