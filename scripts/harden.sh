@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: harden Docker hosts, then show what changed.
+# The main job: harden Docker hosts, show what changed, then audit them against
+# the CIS Docker Benchmark and write the reports to ./dockguard-reports.
 #   scripts/harden.sh                  a disposable local test host (Debian 12)
 #   scripts/harden.sh -i INVENTORY ... your hosts (extra args go to ansible-playbook)
 # Runs on a fresh Debian machine as root.
@@ -33,3 +34,9 @@ fi
 # Show only what changed, with diffs.
 ANSIBLE_DISPLAY_OK_HOSTS=false ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
   ansible-playbook playbooks/harden.yml --diff "${args[@]}"
+
+# Then prove it: every CIS control judged, reports per host and for the fleet.
+reports="${DOCKGUARD_REPORT_DIR:-$PWD/dockguard-reports}"
+ANSIBLE_DISPLAY_SKIPPED_HOSTS=false \
+  ansible-playbook playbooks/audit.yml -e "audit_report_dir=$reports" "${args[@]}"
+echo "[harden] CIS reports: $reports/fleet.html (per host: <host>.html, .json, .xml)"
