@@ -318,7 +318,11 @@ def _file_targets(f: Facts, arg: str) -> tuple[list[str], str | None]:
     if arg.startswith("unit:"):
         unit = arg[len("unit:") :]
         path = f.unit_file(unit)
+        if not path and f.target.rootless and unit == "docker.socket":
+            return [], "rootless daemon: started by the user's docker.service, there is no socket unit"
         return ([path], None) if path else ([], f"{unit} is not installed")
+    if arg == "/etc/docker" and f.target.rootless:
+        return [os.path.join(f.target.home, ".config/docker")], None
     if arg == "certs.d":
         base = "/etc/docker/certs.d" if not f.target.rootless else os.path.join(f.target.home, ".config/docker/certs.d")
         paths = []
@@ -344,7 +348,7 @@ def _file_targets(f: Facts, arg: str) -> tuple[list[str], str | None]:
 
 
 def _expected_owner(f: Facts, arg: str, owner: str) -> str:
-    if f.target.rootless and (arg.startswith(("unit:", "socket", "daemon.json", "certs.d")) or arg.startswith("tls:")):
+    if f.target.rootless and arg.startswith(("unit:", "socket", "daemon.json", "certs.d", "tls:", "/etc/docker")):
         return f"{f.target.user}:{f.target.user}" if arg != "socket" else f"{f.target.user}:*"
     return owner
 
@@ -385,7 +389,10 @@ def _file_mode(f: Facts, arg: str) -> Verdict:
     limit = int(mode_text, 8)
 
     def judge(info: FileInfo) -> str | None:
-        extra = info.mode & ~limit
+        # permission bits; the sticky bit (rootlesskit sets it on its socket) grants nothing,
+        # setuid/setgid on a regular file do
+        special = info.mode & 0o6000 if info.kind == "file" else 0
+        extra = (info.mode & 0o777 & ~limit) | special
         return None if not extra else f"{info.describe()}, expected {limit:04o} or stricter"
 
     return _file_check(f, path_arg, judge)

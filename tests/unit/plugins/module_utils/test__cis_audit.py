@@ -329,3 +329,38 @@ def test_summary_counts_every_result() -> None:
     s = out["summary"]
     assert s["total"] == 117 == sum(v for k, v in s.items() if k != "total")
     assert s["fail"] > 10 and s["pass"] > 10
+
+
+# -- a rootless user's daemon (captured from a real rootless dockerd) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("cid", "status", "evidence"),
+    [
+        ("2.1", "pass", "rootless daemon of alice"),
+        ("2.9", "pass", "rootless daemon: container root is the unprivileged user"),
+        ("2.4", "not_applicable", "rootless daemon: networking is in the user's namespace (slirp4netns)"),
+        ("3.3", "not_applicable", "rootless daemon: started by the user's docker.service, there is no socket unit"),
+        ("3.1", "pass", "/home/alice/.config/systemd/user/docker.service: alice:alice 0644 (file)"),
+        ("3.5", "pass", "/home/alice/.config/docker: alice:alice 0755 (dir)"),
+        ("3.23", "not_applicable", "rootless daemon: containerd runs inside the user's namespace"),
+    ],
+)
+def test_rootless_daemon(cid: str, status: str, evidence: str) -> None:
+    r, _ = run_audit(load("deb12-rootless"))
+    assert (r[cid]["status"], r[cid]["evidence"]) == (status, [evidence])
+
+
+def test_rootless_socket_sticky_bit_is_not_a_permission() -> None:
+    r, _ = run_audit(load("deb12-rootless"), controls=["3.15", "3.16"])
+    assert r["3.16"]["status"] == "pass"
+    assert r["3.16"]["evidence"][0].startswith("/run/user/1000/docker.sock: alice:")
+    assert "1660" in r["3.16"]["evidence"][0]
+
+
+def test_setuid_bit_on_a_file_fails_a_mode_control() -> None:
+    data = load("deb12-hardened")
+    path = "/etc/docker/daemon.json"
+    data["stat"][path] = {**data["stat"][path], "mode": 0o4644}
+    r, _ = run_audit(data, controls=["3.18"])
+    assert r["3.18"]["status"] == "fail"
