@@ -1,0 +1,430 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Mutual TLS between two real Docker hosts, read and probed from the hosts and the controller.
+
+dg-tls-a (Debian 12, Engine 20.10) and dg-tls-b (Debian 13, Engine 26.1) are
+each the server of the other's client. Refusals are asserted by the TLS alert
+or socket error they produce, never by a bare non-zero exit. The tests at the
+end of the file rotate the CA and must run last (pytest keeps file order).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import shlex
+import socket
+import ssl
+import subprocess
+import typing as t
+
+import pytest
+import testinfra
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
+SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).parents[1]))
+CA_DIR = EPHEMERAL / "ca"
+CLIENTS = EPHEMERAL / "clients"
+PASSPHRASE = b"molecule-only-ca-passphrase"
+PEER = {"dg-tls-a": "dg-tls-b", "dg-tls-b": "dg-tls-a"}
+TLS = "/etc/docker/tls"
+NOW = datetime.datetime.now(datetime.UTC)
+
+# The probe runs on a client host with its own python3 (stdlib only): one
+# HTTPS request to the Engine API, reporting the TLS alert or socket error.
+PROBE = r"""
+import json, socket, ssl, sys
+host, port, ca, cert, key = sys.argv[1:6]
+ctx = ssl.create_default_context(cafile=ca) if ca != "-" else None
+if ctx and cert != "-":
+    ctx.load_cert_chain(cert, key)
+try:
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        s = ctx.wrap_socket(raw, server_hostname=host) if ctx else raw
+        s.sendall(b"GET /version HTTP/1.0\r\nHost: docker\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        print(json.dumps({"ok": True, "data": data.decode(errors="replace")}))
+except ssl.SSLError as e:
+    print(json.dumps({"ok": False, "error": "ssl", "reason": e.reason, "msg": str(e)}))
+except OSError as e:
+    print(json.dumps({"ok": False, "error": type(e).__name__, "errno": e.errno, "msg": str(e)}))
+"""
+
+
+def get(name: str) -> t.Any:
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=INVENTORY)
+
+
+def name_of(host: t.Any) -> str:
+    return t.cast("str", host.backend.get_hostname())
+
+
+def ip_of(host: t.Any) -> str:
+    return t.cast("str", host.check_output("hostname -I").split()[0])
+
+
+def probe(client: t.Any, server: str, port: int, ca: str = "-", cert: str = "-", key: str = "-") -> dict[str, t.Any]:
+    cmd = host_cmd(["python3", "-c", PROBE, server, str(port), ca, cert, key])
+    out = client.run(cmd)
+    assert out.rc == 0, out.stderr
+    return t.cast("dict[str, t.Any]", json.loads(out.stdout))
+
+
+def host_cmd(argv: list[str]) -> str:
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def ca_material(ca_id: str = "1") -> tuple[x509.Certificate, t.Any]:
+    cert = x509.load_pem_x509_certificate((CA_DIR / f"ca-{ca_id}.pem").read_bytes())
+    key = serialization.load_pem_private_key((CA_DIR / f"ca-{ca_id}-key.pem").read_bytes(), password=PASSPHRASE)
+    return cert, key
+
+
+def client_cert(
+    issuer: tuple[x509.Certificate, t.Any], *, start: datetime.datetime, end: datetime.datetime
+) -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP384R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "probe")]))
+        .issuer_name(issuer[0].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(issuer[1], hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+
+
+def self_signed_ca(name: str) -> tuple[x509.Certificate, t.Any]:
+    key = ec.generate_private_key(ec.SECP384R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def put(host: t.Any, path: str, data: bytes, mode: str = "0400") -> None:
+    host.run(f"install -d -m 0700 {shlex.quote(os.path.dirname(path))}")
+    out = host.run(f"cat > {shlex.quote(path)} && chmod {mode} {shlex.quote(path)}", stdin=data.decode())
+    assert out.rc == 0, out.stderr
+
+
+def refused_handshake(result: dict[str, t.Any]) -> str:
+    """The TLS alert that refused the client; fails the test on success or on any other error."""
+    assert result["ok"] is False, f"the daemon answered: {result}"
+    assert result["error"] == "ssl", f"not a TLS refusal: {result}"
+    return t.cast("str", result["reason"])
+
+
+def playbook(*extra: str) -> subprocess.CompletedProcess[str]:
+    argv = ["ansible-playbook", "-i", INVENTORY, str(SCENARIO / "converge.yml"), *extra]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    return out
+
+
+def recap_changed(output: str) -> dict[str, int]:
+    changed = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if parts and parts[0] in PEER and "changed=" in line:
+            changed[parts[0]] = int(line.split("changed=")[1].split()[0])
+    return changed
+
+
+# -- the material and the daemon's configuration --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "mode"), [(f"{TLS}/ca.pem", 0o444), (f"{TLS}/server-cert.pem", 0o444), (f"{TLS}/server-key.pem", 0o400)]
+)
+def test_material_owners_and_modes(host: t.Any, path: str, mode: int) -> None:
+    f = host.file(path)
+    assert f.is_file
+    assert (f.user, f.group, f.mode) == ("root", "root", mode)
+
+
+def test_daemon_json_and_listening_sockets(host: t.Any) -> None:
+    config = json.loads(host.file("/etc/docker/daemon.json").content_string)
+    assert config == {
+        "hosts": ["fd://", "tcp://0.0.0.0:2376"],
+        "tls": True,
+        "tlsverify": True,
+        "tlscacert": f"{TLS}/ca.pem",
+        "tlscert": f"{TLS}/server-cert.pem",
+        "tlskey": f"{TLS}/server-key.pem",
+    }
+    dropin = host.file("/etc/systemd/system/docker.service.d/99-dockguard-daemon-config.conf")
+    assert "-H fd://" not in dropin.content_string.split("ExecStart=", 2)[-1]
+    listening = host.check_output("ss -Htln")
+    assert ":2376 " in listening
+    assert ":2375 " not in listening
+    assert host.socket("unix:///run/docker.sock").is_listening
+
+
+def test_daemon_tls_module_passes_on_the_host(host: t.Any) -> None:
+    args = {"names": [name_of(host), ip_of(host), "localhost", "127.0.0.1"], "enforce": True}
+    result = host.backend.run_ansible("dockguard.hardening.daemon_tls", json.dumps(args), check=False)
+    assert result.get("ok") is True, result
+    assert {f["cis"] for f in result["findings"]} >= {"2.7", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"}
+    assert result["certificate"]["issuer"] == "CN=dockguard Docker CA 1"
+    assert "clientAuth" not in json.dumps(result["certificate"])  # a server certificate only
+    assert result["certificate"]["extended_key_usage"] == ["1.3.6.1.5.5.7.3.1"]
+
+
+def test_server_key_was_made_on_the_host_and_matches(host: t.Any) -> None:
+    """The controller has no copy of any server key: it only ever saw CSRs and certificates."""
+    keys = [p for p in EPHEMERAL.rglob("*") if p.is_file() and b"PRIVATE KEY-----" in p.read_bytes()]
+    assert sorted(p.name for p in keys) == ["ca-1-key.pem", "key.pem"]  # the CA's and the remote admin's
+
+
+# -- a client on one host reaches the daemon on the other -------------------------------------
+
+
+def test_local_user_reaches_the_peer_with_its_client_certificate(host: t.Any) -> None:
+    peer = PEER[name_of(host)]
+    home = host.user("dgadmin").home
+    for path, mode in (("key.pem", 0o400), ("cert.pem", 0o444), ("ca.pem", 0o444)):
+        f = host.file(f"{home}/.docker/{path}")
+        assert (f.user, f.mode) == ("dgadmin", mode)
+    out = host.run(f"runuser -u dgadmin -- docker --tlsverify -H tcp://{peer}:2376 info --format '{{{{.Name}}}}'")
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == peer
+    version = host.run(
+        f"runuser -u dgadmin -- docker --tlsverify -H tcp://{peer}:2376 version --format '{{{{.Server.Version}}}}'"
+    )
+    assert version.stdout.strip() == get(peer).check_output("docker version --format '{{.Server.Version}}'")
+
+
+def test_remote_admin_from_the_controller(host: t.Any) -> None:
+    admin = CLIENTS / "admin"
+    assert oct((admin / "key.pem").stat().st_mode & 0o777) == "0o400"
+    ctx = ssl.create_default_context(cafile=str(admin / "ca.pem"))
+    ctx.load_cert_chain(str(admin / "cert.pem"), str(admin / "key.pem"))
+    address = ip_of(host)  # the controller reaches the host by address: the certificate must carry it
+    with (
+        socket.create_connection((address, 2376), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname=address) as s,
+    ):
+        cert = s.getpeercert()
+        assert ("IP Address", address) in cert["subjectAltName"]
+        s.sendall(b"GET /info HTTP/1.0\r\nHost: docker\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.0 200 OK"), data[:200]
+    assert json.loads(data.split(b"\r\n\r\n", 1)[1])["Name"] == name_of(host)
+
+
+# -- refusals, by what refuses them --------------------------------------------------------
+
+
+def test_refused_without_a_client_certificate(host: t.Any) -> None:
+    peer = PEER[name_of(host)]
+    reason = refused_handshake(probe(host, peer, 2376, ca=f"{TLS}/ca.pem"))
+    # TLS 1.3 servers say "certificate required"; older Go says "bad certificate"
+    assert reason in {"TLSV13_ALERT_CERTIFICATE_REQUIRED", "SSLV3_ALERT_BAD_CERTIFICATE"}, reason
+
+
+def test_refused_with_a_certificate_from_another_ca(host: t.Any) -> None:
+    peer = PEER[name_of(host)]
+    cert, key = client_cert(
+        self_signed_ca("dockguard Docker CA 1"),
+        start=NOW - datetime.timedelta(days=1),
+        end=NOW + datetime.timedelta(days=10),
+    )
+    put(host, "/root/probe/foreign-cert.pem", cert, "0444")
+    put(host, "/root/probe/foreign-key.pem", key)
+    reason = refused_handshake(
+        probe(host, peer, 2376, f"{TLS}/ca.pem", "/root/probe/foreign-cert.pem", "/root/probe/foreign-key.pem")
+    )
+    assert reason in {"SSLV3_ALERT_BAD_CERTIFICATE", "TLSV1_ALERT_UNKNOWN_CA"}, reason
+    # and the docker CLI says why, too
+    out = host.run(
+        f"docker --tlsverify --tlscacert {TLS}/ca.pem --tlscert /root/probe/foreign-cert.pem "
+        f"--tlskey /root/probe/foreign-key.pem -H tcp://{peer}:2376 version"
+    )
+    assert "remote error: tls: " in out.stderr
+    assert "bad certificate" in out.stderr or "unknown certificate authority" in out.stderr, out.stderr
+
+
+def test_refused_with_an_expired_certificate_from_our_ca(host: t.Any) -> None:
+    peer = PEER[name_of(host)]
+    cert, key = client_cert(
+        ca_material(), start=NOW - datetime.timedelta(days=10), end=NOW - datetime.timedelta(days=1)
+    )
+    put(host, "/root/probe/expired-cert.pem", cert, "0444")
+    put(host, "/root/probe/expired-key.pem", key)
+    reason = refused_handshake(
+        probe(host, peer, 2376, f"{TLS}/ca.pem", "/root/probe/expired-cert.pem", "/root/probe/expired-key.pem")
+    )
+    assert reason in {"SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_EXPIRED"}, reason
+    # a valid certificate of the same CA, made the same way, is accepted: the date alone refused it
+    good, good_key = client_cert(
+        ca_material(), start=NOW - datetime.timedelta(days=1), end=NOW + datetime.timedelta(days=1)
+    )
+    put(host, "/root/probe/valid-cert.pem", good, "0444")
+    put(host, "/root/probe/valid-key.pem", good_key)
+    accepted = probe(host, peer, 2376, f"{TLS}/ca.pem", "/root/probe/valid-cert.pem", "/root/probe/valid-key.pem")
+    assert accepted["ok"] and accepted["data"].startswith("HTTP/1.0 200 OK"), accepted
+
+
+def test_plain_tcp_is_closed(host: t.Any) -> None:
+    peer = PEER[name_of(host)]
+    closed = probe(host, peer, 2375)
+    assert (closed["ok"], closed["error"]) == (False, "ConnectionRefusedError"), closed
+    # plain HTTP on the TLS port is answered with a refusal, never with the API
+    plain = probe(host, peer, 2376)
+    assert plain["ok"] is True
+    assert plain["data"].startswith("HTTP/1.0 400 Bad Request")
+    assert "Client sent an HTTP request to an HTTPS server." in plain["data"]
+
+
+# -- the CA stays off the Docker hosts -------------------------------------------------------
+
+
+def test_ca_key_is_absent_from_the_host(host: t.Any) -> None:
+    ca_public = (
+        ca_material()[1]
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    assert host.run("find / -xdev -name 'ca-*-key.pem' -print -quit").stdout == ""
+    found = host.run(
+        "grep -rlsE -- '-----BEGIN (ENCRYPTED |EC |RSA )?PRIVATE KEY-----' "
+        "/etc /root /home /tmp /var/tmp /opt /srv /usr/local /var/backups"
+    ).stdout.split()
+    assert f"{TLS}/server-key.pem" in found  # the search does find keys
+    for path in found:
+        data = host.file(path).content
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except TypeError:
+            key = serialization.load_pem_private_key(data, password=PASSPHRASE)
+        public = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert public != ca_public, f"the CA key is on {name_of(host)} at {path}"
+
+
+def test_ca_key_on_the_controller_is_encrypted_and_private(host: t.Any) -> None:
+    path = CA_DIR / "ca-1-key.pem"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert CA_DIR.stat().st_mode & 0o777 == 0o700
+    with pytest.raises(TypeError, match="encrypted"):
+        serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+# -- renewal, check mode, idempotence --------------------------------------------------------
+
+
+def test_nearly_expired_certificate_was_renewed(host: t.Any) -> None:
+    if name_of(host) != "dg-tls-a":
+        pytest.skip("prepare.yml planted the nearly-expired certificate on dg-tls-a")
+    before = int(host.file("/root/prepare-server-serial").content_string.strip())
+    cert = x509.load_pem_x509_certificate(host.file(f"{TLS}/server-cert.pem").content)
+    assert cert.serial_number != before
+    assert (cert.not_valid_after_utc - NOW).days >= 360
+    # and the daemon serves the renewed certificate
+    served = ssl.get_server_certificate((ip_of(host), 2376))
+    assert x509.load_pem_x509_certificate(served.encode()).serial_number == cert.serial_number
+
+
+def changed_tasks(records: list[dict[str, t.Any]], run: str, host: str) -> set[str]:
+    return {r["task"] for r in records if r["run"] == run and r["host"] == host and r["changed"]}
+
+
+def test_check_mode_predicted_and_idempotence_held(host: t.Any) -> None:
+    with open(os.environ["DOCKGUARD_CHANGES_LOG"], encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh]
+    runs: list[tuple[str, bool]] = []
+    for r in records:
+        if r["playbook"] == "converge.yml" and r["run"] not in [x[0] for x in runs]:
+            runs.append((r["run"], r["check"]))
+    assert [check for _run, check in runs][:3] == [True, False, False], runs
+    name = name_of(host)
+    predicted = changed_tasks(records, runs[0][0], name)
+    done = changed_tasks(records, runs[1][0], name)
+    assert predicted, "check mode predicted nothing"
+    assert predicted <= done, predicted - done
+    restart = "Restart docker safely for new TLS material"
+    signing = f"Signed where the CA lives, certificate for {name}"
+    if name == "dg-tls-a":  # renewal of an installed certificate: predicted in full
+        assert {signing, restart} <= predicted
+    else:  # a first install: the key and the daemon configuration
+        assert {
+            f"Key for {name}",
+            "The daemon takes TLS from daemon.json and listens on the UNIX socket and TCP with tlsverify (CIS 2.7)",
+        } <= predicted
+    assert signing in done
+    assert changed_tasks(records, runs[2][0], name) == set()
+
+
+# -- CA rotation with an overlap (runs last: it changes the CA) ------------------------------
+
+
+def test_ca_rotation_with_overlap_then_without(host: t.Any) -> None:
+    if name_of(host) != "dg-tls-a":
+        pytest.skip("one rotation for both hosts (the playbook runs on all of them)")
+    hosts = {n: get(n) for n in PEER}
+    old_cert = (CLIENTS / "admin" / "cert.pem").read_bytes()
+    old_key = (CLIENTS / "admin" / "key.pem").read_bytes()
+    for h in hosts.values():
+        put(h, "/root/probe/old-cert.pem", old_cert, "0444")
+        put(h, "/root/probe/old-key.pem", old_key)
+
+    overlap = playbook("-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": ["1"]}))
+    assert all(n > 0 for n in recap_changed(overlap.stdout).values())
+    for name, h in hosts.items():
+        peer = PEER[name]
+        bundle = x509.load_pem_x509_certificates(h.file(f"{TLS}/ca.pem").content)
+        assert [c.subject.rfc4514_string() for c in bundle] == ["CN=dockguard Docker CA 2", "CN=dockguard Docker CA 1"]
+        served = x509.load_pem_x509_certificate(h.file(f"{TLS}/server-cert.pem").content)
+        assert served.issuer.rfc4514_string() == "CN=dockguard Docker CA 2"
+        # a client of the old CA still gets in during the overlap, and so do the new ones
+        old = probe(h, peer, 2376, f"{TLS}/ca.pem", "/root/probe/old-cert.pem", "/root/probe/old-key.pem")
+        assert old["ok"] and old["data"].startswith("HTTP/1.0 200 OK"), old
+        new = h.run(f"runuser -u dgadmin -- docker --tlsverify -H tcp://{peer}:2376 info --format '{{{{.Name}}}}'")
+        assert new.stdout.strip() == peer, new.stderr
+
+    after = playbook("-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": []}))
+    assert all(n > 0 for n in recap_changed(after.stdout).values())
+    for name, h in hosts.items():
+        peer = PEER[name]
+        bundle = x509.load_pem_x509_certificates(h.file(f"{TLS}/ca.pem").content)
+        assert [c.subject.rfc4514_string() for c in bundle] == ["CN=dockguard Docker CA 2"]
+        reason = refused_handshake(
+            probe(h, peer, 2376, f"{TLS}/ca.pem", "/root/probe/old-cert.pem", "/root/probe/old-key.pem")
+        )
+        assert reason in {"SSLV3_ALERT_BAD_CERTIFICATE", "TLSV1_ALERT_UNKNOWN_CA"}, reason
+        new = h.run(f"runuser -u dgadmin -- docker --tlsverify -H tcp://{peer}:2376 info --format '{{{{.Name}}}}'")
+        assert new.stdout.strip() == peer, new.stderr
+
+    again = playbook("-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": []}))
+    assert recap_changed(again.stdout) == {"dg-tls-a": 0, "dg-tls-b": 0}
