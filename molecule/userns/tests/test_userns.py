@@ -211,3 +211,12 @@ def converge(host: t.Any, extra: dict[str, t.Any]) -> subprocess.CompletedProces
         env={**os.environ, "DOCKGUARD_CHANGES_LOG": "/dev/null", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
     )
     return proc
+
+
+def test_cis_audit_passes_user_namespace_support(host: t.Any) -> None:
+    """CIS 2.9, judged by the collection's own audit."""
+    result = host.backend.run_ansible("dockguard.hardening.cis_audit", json.dumps({"controls": ["2.9"]}), check=False)
+    assert "audit" in result, result
+    (verdict,) = result["audit"]["results"]
+    assert verdict["status"] == "pass", verdict["evidence"]
+    assert any("userns" in e for e in verdict["evidence"])
