@@ -254,6 +254,7 @@ backup_file:
 
 import os
 import stat
+import tempfile
 import time
 import traceback
 import typing as t
@@ -590,11 +591,15 @@ class DaemonConfig:
 
     def write(self, path: str, text: str, uid: int, gid: int) -> None:
         directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o755)
+        created = []
+        missing = directory
+        while missing and not os.path.isdir(missing):
+            created.append(missing)
+            missing = os.path.dirname(missing)
+        for new_dir in reversed(created):  # every directory made for a rootless user is theirs (~/.config too)
+            os.mkdir(new_dir, 0o755)
             if uid:
-                os.chown(directory, uid, gid)
-        import tempfile
+                os.chown(new_dir, uid, gid, follow_symlinks=False)
 
         fd, tmp = tempfile.mkstemp(prefix=".dockguard-", dir=directory)
         try:

@@ -904,3 +904,17 @@ def test_main_returns_the_result(monkeypatch: pytest.MonkeyPatch, capsys: pytest
 )
 def test_notable_journal_lines(journal: list[str], limit: int, expected: list[str]) -> None:
     assert mod.notable(journal, limit) == expected
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
+def test_directories_made_for_a_rootless_user_are_all_theirs(host: Host, tmp_path: pathlib.Path) -> None:
+    """~/.config did not exist: it, ~/.config/docker and the file all belong to the user."""
+    home = tmp_path / "home" / "alice"
+    home.mkdir(parents=True)
+    path = home / ".config" / "docker" / "daemon.json"
+    fake = FakeModule(host)
+    fake.atomic_move = lambda src, dest: os.replace(src, dest)  # type: ignore[attr-defined]
+    mod.DaemonConfig(fake).write(str(path), "{}\n", 65534, 65534)
+    owners = {p: (p.stat().st_uid, p.stat().st_gid) for p in (home, home / ".config", path.parent, path)}
+    assert owners == {home: (0, 0), home / ".config": (65534, 65534), path.parent: (65534, 65534), path: (65534, 65534)}
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
