@@ -259,3 +259,18 @@ def test_check_mode_predicted_the_converge(host: t.Any) -> None:
     assert "A rootless daemon per user, enabled and running" in done
     assert predicted == done
     assert changed_tasks(records, runs[-1][0], name) == set()
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_cis_audit_judges_the_users_rootless_daemon(host: t.Any, user: str) -> None:
+    """The audit, pointed at a user's daemon, sees a rootless daemon (2.1, 2.9) and its own files."""
+    audit = module(host, "cis_audit", {"user": user, "sections": ["2", "3"]}, "audit")["audit"]
+    assert audit["engine"]["rootless"] is True
+    assert audit["engine"]["socket"] == f"/run/user/{uid(host, user)}/docker.sock"
+    r = {x["id"]: x for x in audit["results"]}
+    assert r["2.1"]["status"] == "pass" and r["2.9"]["status"] == "pass"
+    assert r["2.14"]["status"] == "pass", r["2.14"]["evidence"]  # no-new-privileges in the user's daemon.json
+    assert r["3.3"]["status"] == "not_applicable"
+    assert r["3.17"]["status"] == "pass", r["3.17"]["evidence"]  # the user's daemon.json owned by the user
+    assert r["3.17"]["evidence"][0].startswith(f"/home/{user}/.config/docker/daemon.json: {user}:")
+    assert r["3.16"]["status"] == "pass", r["3.16"]["evidence"]
