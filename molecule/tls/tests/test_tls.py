@@ -4,7 +4,8 @@
 dg-tls-a (Debian 12, Engine 20.10) and dg-tls-b (Debian 13, Engine 26.1) are
 each the server of the other's client. Refusals are asserted by the TLS alert
 or socket error they produce, never by a bare non-zero exit. The tests at the
-end of the file rotate the CA and must run last (pytest keeps file order).
+end of the file rotate the CA and then move dg-tls-b to SSH; they must run
+last (pytest keeps file order).
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ def refused_handshake(result: dict[str, t.Any]) -> str:
     return t.cast("str", result["reason"])
 
 
-def playbook(*extra: str) -> subprocess.CompletedProcess[str]:
-    argv = ["ansible-playbook", "-i", INVENTORY, str(SCENARIO / "converge.yml"), *extra]
+def playbook(name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    argv = ["ansible-playbook", "-i", INVENTORY, str(SCENARIO / name), *extra]
     out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     return out
@@ -399,7 +400,7 @@ def test_ca_rotation_with_overlap_then_without(host: t.Any) -> None:
         put(h, "/root/probe/old-cert.pem", old_cert, "0444")
         put(h, "/root/probe/old-key.pem", old_key)
 
-    overlap = playbook("-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": ["1"]}))
+    overlap = playbook("converge.yml", "-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": ["1"]}))
     assert all(n > 0 for n in recap_changed(overlap.stdout).values())
     for name, h in hosts.items():
         peer = PEER[name]
@@ -413,7 +414,7 @@ def test_ca_rotation_with_overlap_then_without(host: t.Any) -> None:
         new = h.run(f"runuser -u dgadmin -- docker --tlsverify -H tcp://{peer}:2376 info --format '{{{{.Name}}}}'")
         assert new.stdout.strip() == peer, new.stderr
 
-    after = playbook("-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": []}))
+    after = playbook("converge.yml", "-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": []}))
     assert all(n > 0 for n in recap_changed(after.stdout).values())
     for name, h in hosts.items():
         peer = PEER[name]
@@ -426,5 +427,57 @@ def test_ca_rotation_with_overlap_then_without(host: t.Any) -> None:
         new = h.run(f"runuser -u dgadmin -- docker --tlsverify -H tcp://{peer}:2376 info --format '{{{{.Name}}}}'")
         assert new.stdout.strip() == peer, new.stderr
 
-    again = playbook("-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": []}))
+    again = playbook("converge.yml", "-e", json.dumps({"tls_ca_id": "2", "tls_ca_trusted_ids": []}))
     assert recap_changed(again.stdout) == {"dg-tls-a": 0, "dg-tls-b": 0}
+
+
+# -- SSH instead of TCP (runs last: dg-tls-b leaves TLS) -------------------------------------
+
+
+def test_ssh_instead_of_tcp(host: t.Any) -> None:
+    if name_of(host) != "dg-tls-a":
+        pytest.skip("dg-tls-a is the SSH client of dg-tls-b")
+    server = get("dg-tls-b")
+    host.run("install -d -m 0700 /root/.ssh")
+    host.run("test -f /root/.ssh/dg_remote || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/dg_remote")
+    pub = host.file("/root/.ssh/dg_remote.pub").content_string.strip()
+    first = playbook("ssh.yml", "-e", json.dumps({"dg_ssh_pubkey": pub}))
+    assert recap_changed(first.stdout)["dg-tls-b"] > 0
+
+    # TCP is closed: nothing answers on 2376 or 2375 any more
+    for port in (2376, 2375):
+        closed = probe(host, "dg-tls-b", port)
+        assert (closed["ok"], closed["error"]) == (False, "ConnectionRefusedError"), closed
+    config = json.loads(server.file("/etc/docker/daemon.json").content_string)
+    assert config["hosts"] == ["fd://"]
+    assert not {"tls", "tlsverify", "tlscacert", "tlscert", "tlskey"} & set(config)
+
+    # the docker CLI on dg-tls-a reaches dg-tls-b's daemon over SSH
+    host.run("ssh-keyscan -t ed25519 dg-tls-b > /root/.ssh/known_hosts 2>/dev/null")
+    put(host, "/root/.ssh/config", b"Host dg-tls-b\n  IdentityFile /root/.ssh/dg_remote\n  BatchMode yes\n", "0600")
+    out = host.run("DOCKER_HOST=ssh://dgremote@dg-tls-b docker info --format '{{.Name}}'")
+    assert out.rc == 0, out.stderr
+    assert out.stdout.strip() == "dg-tls-b"
+
+    # and the login can do nothing else: the command asked for is replaced, no TTY, no forwarding
+    shell = host.run("ssh dgremote@dg-tls-b id </dev/null")
+    assert "uid=" not in shell.stdout
+    effective = server.check_output("sshd -T -C user=dgremote,host=dg-tls-a,addr=172.18.0.9")
+    for line in (
+        "forcecommand docker system dial-stdio",
+        "permittty no",
+        "allowtcpforwarding no",
+        "allowstreamlocalforwarding no",
+        "passwordauthentication no",
+    ):
+        assert line in effective.splitlines(), line
+    # other users are untouched by the Match block
+    assert "forcecommand" not in server.check_output("sshd -T -C user=root,host=dg-tls-a,addr=172.18.0.9")
+
+    # the audit-shaped finding for CIS 2.7 agrees
+    result = server.backend.run_ansible("dockguard.hardening.daemon_tls", json.dumps({}), check=False)
+    tls = next(f for f in result["findings"] if f["check"] == "tls_configured")
+    assert (tls["ok"], tls["detail"]) == (True, "the daemon does not listen on TCP")
+
+    again = playbook("ssh.yml", "-e", json.dumps({"dg_ssh_pubkey": pub}))
+    assert recap_changed(again.stdout) == {"dg-tls-b": 0}
