@@ -15,6 +15,7 @@ catalogue (_cis_catalogue) and registered here in CHECKS.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import typing as t
@@ -90,9 +91,14 @@ def _resolve_path(f: Facts, arg: str) -> str | None:
     return arg
 
 
+def _slashless(word: str) -> str:
+    return word.rstrip("/") or "/" if "/" in word else word
+
+
 def _has_watch(rules: str, path: str) -> str | None:
+    path = _slashless(path)
     for line in rules.splitlines():
-        words = line.split()
+        words = [_slashless(w) for w in line.split("#", 1)[0].split()]  # a comment is no rule
         if "-w" in words and words.index("-w") + 1 < len(words) and words[words.index("-w") + 1] == path:
             return line.strip()
         if f"path={path}" in words or f"dir={path}" in words:
@@ -100,11 +106,26 @@ def _has_watch(rules: str, path: str) -> str | None:
     return None
 
 
+def _audit_path(f: Facts, arg: str) -> tuple[str | None, str]:
+    """The path a 1.1.x control watches on this host's daemon, or (None, why it does not apply)."""
+    if arg == "/var/lib/docker":  # the data-root, wherever it is (the user's own for a rootless daemon)
+        return str(f.info().get("DockerRootDir") or arg), ""
+    if arg == "/etc/docker/daemon.json":
+        return f.config_file(), ""
+    if f.target.rootless:
+        if arg == "/etc/docker":
+            return os.path.join(f.target.home, ".config/docker"), ""
+        if arg.startswith("/run/containerd"):
+            return None, "rootless daemon: containerd runs inside the user's namespace"
+    path = _resolve_path(f, arg)
+    return path, "" if path else f"{arg.split(':', 1)[-1]} is not installed"
+
+
 @check("audit_rule")
 def _audit_rule(f: Facts, arg: str) -> Verdict:
-    path = _resolve_path(f, arg)
+    path, reason = _audit_path(f, arg)
     if path is None:
-        return Verdict("not_applicable", [f"{arg.split(':', 1)[-1]} is not installed"])
+        return Verdict("not_applicable", [reason])
     if not f.host.stat(path).exists:
         return Verdict("not_applicable", [f"{path} does not exist on this host"])
     rules, source = f.audit_rules()
@@ -299,6 +320,8 @@ def _daemon_seccomp(f: Facts, arg: str) -> Verdict:
     if not sec:
         return Verdict("fail", ["seccomp is not in the daemon's security options"])
     value, source = f.setting("seccomp-profile")
+    if value == "unconfined":
+        return Verdict("fail", [f"seccomp-profile {_describe(value, source)}: containers run without seccomp"])
     if value and value not in ("builtin", "default"):
         return Verdict("pass", [f"seccomp-profile {_describe(value, source)}"])
     return Verdict("manual", [f"{sec[0]}: Docker's default profile; a custom one is optional"])
@@ -353,11 +376,25 @@ def _expected_owner(f: Facts, arg: str, owner: str) -> str:
     return owner
 
 
+def _follow(f: Facts, path: str) -> FileInfo:
+    """The file a path names: a symlink's own mode and owner grant nothing, its target's do."""
+    info = f.host.stat(path)
+    for _hop in range(8):
+        if info.kind != "link":
+            return info
+        try:
+            target = os.path.normpath(os.path.join(os.path.dirname(info.path), f.host.readlink(info.path)))
+        except OSError as exc:
+            raise FactError(f"cannot read the symlink {info.path}: {exc}") from exc
+        info = f.host.stat(target)
+    raise FactError(f"{path}: too many levels of symbolic links")
+
+
 def _file_check(f: Facts, arg: str, judge: t.Callable[[FileInfo], str | None]) -> Verdict:
     paths, reason = _file_targets(f, arg)
     if reason:
         return Verdict("not_applicable", [reason])
-    infos = [f.host.stat(p) for p in paths]
+    infos = [_follow(f, p) for p in paths]
     present = [i for i in infos if i.exists]
     if not present:
         return Verdict("not_applicable", [f"{', '.join(paths)} does not exist on this host"])
@@ -438,7 +475,7 @@ def _manual_images(f: Facts, arg: str) -> Verdict:
     return Verdict("manual", [f"{len(images)} local images: {shown or 'none tagged'}"])
 
 
-_DCT = re.compile(r"^\s*(?:export\s+)?DOCKER_CONTENT_TRUST\s*=\s*['\"]?(\S*?)['\"]?\s*$", re.MULTILINE)
+_DCT = re.compile(r"^[ \t]*(?:export[ \t]+)?DOCKER_CONTENT_TRUST=['\"]?([^'\"\s]*)['\"]?[ \t]*$", re.MULTILINE)
 
 
 @check("content_trust")
@@ -447,11 +484,12 @@ def _content_trust(f: Facts, arg: str) -> Verdict:
     for path, text in f.environment_files():
         for m in _DCT.finditer(text):
             found.append((path, m.group(1)))
-    on = [p for p, v in found if v == "1"]
-    if on:
-        return Verdict("pass", [f"DOCKER_CONTENT_TRUST=1 in {', '.join(on)}"])
-    ev = [f"DOCKER_CONTENT_TRUST={v!r} in {p}" for p, v in found] or ["DOCKER_CONTENT_TRUST is not set for users"]
-    return Verdict("fail", ev)
+    # the docker CLI turns content trust on for any non-empty value Go's ParseBool does not read as false
+    on = [f"{p} ({v})" for p, v in found if v and v not in FALSE_WORDS]
+    off = [f"DOCKER_CONTENT_TRUST={v!r} in {p}" for p, v in found if not v or v in FALSE_WORDS]
+    if on and not off:
+        return Verdict("pass", [f"DOCKER_CONTENT_TRUST on in {', '.join(on)}"])
+    return Verdict("fail", off or ["DOCKER_CONTENT_TRUST is not set for users"])
 
 
 @check("image_healthcheck")
@@ -489,6 +527,17 @@ def _security_opts(c: Container) -> list[str]:
     return [str(o) for o in c.host_config.get("SecurityOpt") or []]
 
 
+def _opt(o: str) -> str:
+    """A --security-opt in its KEY=VALUE spelling (Docker still takes the legacy KEY:VALUE)."""
+    key, sep, value = o.partition("=") if "=" in o else o.partition(":")
+    return f"{key}={value}" if sep else key
+
+
+# how Docker reads a boolean (Go's strconv.ParseBool)
+TRUE_WORDS = ("1", "t", "T", "TRUE", "true", "True")
+FALSE_WORDS = ("0", "f", "F", "FALSE", "false", "False")
+
+
 @check("apparmor")
 def _apparmor(f: Facts, arg: str) -> Verdict:
     if "apparmor" not in f.security_options():
@@ -507,8 +556,10 @@ def _selinux(f: Facts, arg: str) -> Verdict:
         return Verdict("not_applicable", ["SELinux is not enabled in the daemon (selinux-enabled)"])
 
     def judge(c: Container) -> str | None:
-        labels = [o for o in _security_opts(c) if o.startswith("label")]
-        return None if labels and "label=disable" not in labels else "no SELinux label options"
+        labels = [_opt(o) for o in _security_opts(c) if o.startswith("label")]
+        if "label=disable" in labels:
+            return "label=disable"
+        return None if labels else "no SELinux label options"
 
     return _per_container(f, judge, "SELinux labels set")
 
@@ -553,9 +604,11 @@ def _sshd(f: Facts, arg: str) -> Verdict:
 
     def judge(c: Container) -> str | None:
         pid = int((c.inspect.get("State") or {}).get("Pid") or 0)
-        ns = f.pidns_of(pid) if pid else None
+        if not pid:
+            raise FactError(f"{c.name} has no process to look into (State.Pid is 0)")
+        ns = f.pidns_of(pid)
         if ns is None:
-            return None if pid == 0 else f"cannot read the PID namespace of pid {pid}"
+            raise FactError(f"cannot read the PID namespace of {c.name} (pid {pid})")
         return "sshd is running" if "sshd" in procs.get(ns, []) else None
 
     return _per_container(f, judge, "no sshd process")
@@ -632,10 +685,20 @@ def _read_only(f: Facts, arg: str) -> Verdict:
     )
 
 
+def _unspecified(ip: str) -> bool:
+    """Every interface: no address, or an unspecified one in any spelling (0.0.0.0, ::, [::], ::0)."""
+    if not ip.strip("[]"):
+        return True
+    try:
+        return ipaddress.ip_address(ip.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
 @check("port_binding_ip")
 def _port_binding_ip(f: Facts, arg: str) -> Verdict:
     def judge(c: Container) -> str | None:
-        wild = [f"{hp}->{cp}" for cp, ip, hp in _port_bindings(c) if ip in ("", "0.0.0.0", "::")]
+        wild = [f"{hp}->{cp}" for cp, ip, hp in _port_bindings(c) if _unspecified(ip)]
         return f"published on every interface: {', '.join(sorted(set(wild)))}" if wild else None
 
     return _per_container(f, judge, "ports bound to a specific address")
@@ -695,9 +758,21 @@ def _propagation(f: Facts, arg: str) -> Verdict:
 
 @check("seccomp_unconfined")
 def _seccomp(f: Facts, arg: str) -> Verdict:
+    daemon_off = None
+    if "seccomp" not in f.security_options():
+        daemon_off = "the daemon applies no seccomp profile (not in docker info)"
+    elif f.setting("seccomp-profile")[0] == "unconfined" or "name=seccomp,profile=unconfined" in (
+        f.info().get("SecurityOptions") or []
+    ):
+        daemon_off = "the daemon's seccomp-profile is unconfined"
+
     def judge(c: Container) -> str | None:
-        bad = [o for o in _security_opts(c) if o.replace(":", "=") == "seccomp=unconfined"]
-        return "seccomp=unconfined" if bad or c.host_config.get("Privileged") else None
+        if daemon_off:
+            return daemon_off
+        bad = [o for o in _security_opts(c) if _opt(o) == "seccomp=unconfined"]
+        if bad:
+            return "seccomp=unconfined"
+        return "privileged: no seccomp profile" if c.host_config.get("Privileged") else None
 
     return _per_container(f, judge, "seccomp profile applied")
 
@@ -730,10 +805,11 @@ def _container_nnp(f: Facts, arg: str) -> Verdict:
     daemon_wide = f.setting("no-new-privileges")[0]
 
     def judge(c: Container) -> str | None:
-        opts = [o.replace(":", "=") for o in _security_opts(c)]
-        if "no-new-privileges=false" in opts:
+        opts = [_opt(o) for o in _security_opts(c)]
+        if any(o == f"no-new-privileges={w}" for o in opts for w in FALSE_WORDS):
             return "no-new-privileges=false"
-        if daemon_wide is True or "no-new-privileges" in opts or "no-new-privileges=true" in opts:
+        on = ["no-new-privileges"] + [f"no-new-privileges={w}" for w in TRUE_WORDS]
+        if daemon_wide is True or any(o in on for o in opts):
             return None
         return "may gain privileges (no no-new-privileges)"
 
@@ -773,13 +849,29 @@ def _default_bridge(f: Facts, arg: str) -> Verdict:
     return _per_container(f, judge, "not on docker0")
 
 
+def _run_path(path: str) -> str:
+    path = os.path.normpath(path)
+    return "/run" + path[len("/var/run") :] if path == "/var/run" or path.startswith("/var/run/") else path
+
+
 @check("docker_sock_mount")
 def _sock_mount(f: Facts, arg: str) -> Verdict:
+    # the daemon's sockets, wherever they are; /var/run is /run
+    sockets = {_run_path(f.target.socket)} | {
+        _run_path(h[len("unix://") :]) for h in f.hosts() if h.startswith("unix://")
+    }
+
+    def exposes(source: str) -> bool:
+        src = _run_path(source)
+        if src.endswith("docker.sock") or src in sockets:
+            return True
+        return any(s.startswith(src.rstrip("/") + "/") for s in sockets)  # a directory holding a socket
+
     def judge(c: Container) -> str | None:
         socks = [
             str(m.get("Source"))
             for m in c.inspect.get("Mounts") or []
-            if str(m.get("Source", "")).endswith("docker.sock")
+            if m.get("Type") == "bind" and exposes(str(m.get("Source") or ""))
         ]
         return f"mounts {', '.join(socks)}" if socks else None
 
@@ -837,7 +929,7 @@ def _overlay_encrypted(f: Facts, arg: str) -> Verdict:
     na = _swarm_only(f)
     if na:
         return na
-    overlays = [n for n in f.networks() if n.get("Driver") == "overlay" and n.get("Name") != "ingress"]
+    overlays = [n for n in f.networks() if n.get("Driver") == "overlay"]  # ingress too: it carries published ports
     plain = [str(n.get("Name")) for n in overlays if "encrypted" not in (n.get("Options") or {})]
     if not overlays:
         return Verdict("pass", ["no overlay networks"])
