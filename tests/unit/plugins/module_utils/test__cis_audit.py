@@ -10,63 +10,16 @@ absent (a missing file, an empty directory, a 404), as on a host without it.
 
 from __future__ import annotations
 
-import copy
 import datetime
-import json
-import pathlib
 import typing as t
 
 import pytest
+from cis_replay import ReplayHost, load
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_audit as audit
 from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_facts as facts
 
-HOSTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "hosts"
 TODAY = datetime.date(2026, 11, 29)
-
-
-class ReplayHost:
-    def __init__(self, data: dict[str, t.Any]) -> None:
-        self.data = data
-        self.api_calls: list[str] = []
-        self.runs: list[str] = []
-
-    def stat(self, path: str) -> facts.FileInfo:
-        rec = self.data["stat"].get(path)
-        return facts.FileInfo(**rec) if rec else facts.FileInfo(path, False)
-
-    def read(self, path: str) -> str:
-        rec = self.data["read"].get(path)
-        if rec is None or isinstance(rec, dict):
-            raise FileNotFoundError(2, "No such file or directory", path)
-        return t.cast("str", rec)
-
-    def listdir(self, path: str) -> list[str]:
-        return list(self.data["listdir"].get(path, []))
-
-    def readlink(self, path: str) -> str:
-        rec = self.data["readlink"].get(path)
-        if rec is None or isinstance(rec, dict):
-            raise FileNotFoundError(2, "No such file or directory", path)
-        return t.cast("str", rec)
-
-    def run(self, argv: list[str]) -> tuple[int, str, str]:
-        self.runs.append(" ".join(argv))
-        rc, out, err = self.data["run"].get(" ".join(argv), [127, "", f"{argv[0]}: command not found"])
-        return rc, out, err
-
-    def api(self, path: str) -> t.Any:
-        self.api_calls.append(path)
-        rec = self.data["api"].get(path)
-        if rec is None:
-            raise facts.ApiError(404, f"GET {path}: 404 no such object")
-        if isinstance(rec, dict) and set(rec) == {"error", "status"}:
-            raise facts.ApiError(rec["status"], rec["error"])
-        return copy.deepcopy(rec)
-
-
-def load(name: str) -> dict[str, t.Any]:
-    return t.cast("dict[str, t.Any]", json.loads((HOSTS / f"{name}.json").read_text()))
 
 
 def run_audit(data: dict[str, t.Any], **kw: t.Any) -> tuple[dict[str, dict[str, t.Any]], ReplayHost]:
