@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark: the CIS audit on a real test host with 0, 10, 40 and 100 running containers.
 
@@ -116,7 +115,7 @@ def main() -> int:
             set_containers(n)
             ansible_task(inv.name)  # warm-up
             walls, modules, direct, rss = [], [], [], []
-            for _ in range(args.repeat):
+            for _run in range(args.repeat):
                 wall, module = ansible_task(inv.name)
                 walls.append(wall)
                 modules.append(module)
@@ -124,7 +123,7 @@ def main() -> int:
                 direct.append(d["seconds"])
                 rss.append(d["maxrss_kb"])
             rows.append((n, statistics.median(modules), statistics.median(direct), statistics.median(walls), max(rss)))
-            n_, module_s, _, task_s, rss_kb = rows[-1]
+            n_, module_s, _direct, task_s, rss_kb = rows[-1]
             print(
                 f"{n_:>4} containers: module {module_s:.3f}s, task {task_s:.2f}s, rss {rss_kb / 1024:.1f} MiB",
                 flush=True,

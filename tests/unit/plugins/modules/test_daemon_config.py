@@ -913,7 +913,7 @@ def test_directories_made_for_a_rootless_user_are_all_theirs(host: Host, tmp_pat
     home.mkdir(parents=True)
     path = home / ".config" / "docker" / "daemon.json"
     fake = FakeModule(host)
-    fake.atomic_move = lambda src, dest: os.replace(src, dest)  # type: ignore[attr-defined]
+    fake.atomic_move = os.replace  # type: ignore[attr-defined]
     mod.DaemonConfig(fake).write(str(path), "{}\n", 65534, 65534)
     owners = {p: (p.stat().st_uid, p.stat().st_gid) for p in (home, home / ".config", path.parent, path)}
     assert owners == {home: (0, 0), home / ".config": (65534, 65534), path.parent: (65534, 65534), path: (65534, 65534)}
