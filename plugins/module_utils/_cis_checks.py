@@ -55,6 +55,7 @@ def _yesno(ok: bool, evidence: list[str]) -> Verdict:
 
 @check("partition")
 def _partition(f: Facts, arg: str) -> Verdict:
+    """Pass when the data-root (docker info `DockerRootDir`) is on a mount of its own, not on `/`."""
     root = str(f.info().get("DockerRootDir") or "/var/lib/docker")
     best = max(
         (m for m in f.mounts() if root == m[0] or root.startswith(m[0].rstrip("/") + "/")), key=lambda m: len(m[0])
@@ -65,6 +66,10 @@ def _partition(f: Facts, arg: str) -> Verdict:
 
 @check("docker_group")
 def _docker_group(f: Facts, arg: str) -> Verdict:
+    """Manual: lists the docker group's members (each is root-equivalent) for a person to confirm.
+
+    Not applicable: a rootless daemon (only its user reaches the socket).
+    """
     if f.target.rootless:
         return Verdict("not_applicable", [f"rootless daemon: only {f.target.user} reaches its socket"])
     members = f.group_members("docker")
@@ -123,6 +128,12 @@ def _audit_path(f: Facts, arg: str) -> tuple[str | None, str]:
 
 @check("audit_rule")
 def _audit_rule(f: Facts, arg: str) -> Verdict:
+    """Pass when an auditd rule watches the path (`-w PATH` or `path=`/`dir=`): the loaded rules from
+    `auditctl -l`, or the files in /etc/audit/rules.d when auditctl cannot answer.
+
+    Not applicable: the path is not installed or does not exist on the host; containerd's paths under a
+    rootless daemon.
+    """
     path, reason = _audit_path(f, arg)
     if path is None:
         return Verdict("not_applicable", [reason])
@@ -137,6 +148,7 @@ def _audit_rule(f: Facts, arg: str) -> Verdict:
 
 @check("manual_host")
 def _manual_host(f: Facts, arg: str) -> Verdict:
+    """Manual: the host is judged by its own OS benchmark; the evidence names the OS and kernel."""
     try:
         kernel = f.info().get("KernelVersion", "?")
         os_name = f.info().get("OperatingSystem", "?")
@@ -147,6 +159,7 @@ def _manual_host(f: Facts, arg: str) -> Verdict:
 
 @check("engine_version")
 def _engine_version(f: Facts, arg: str) -> Verdict:
+    """Manual: the evidence gives the Engine and API versions and the build time, to compare with releases."""
     v = f.version()
     return Verdict(
         "manual", [f"Engine {v.get('Version')} (API {v.get('ApiVersion')}), built {v.get('BuildTime', '?')}"]
@@ -162,6 +175,7 @@ def _describe(value: t.Any, source: str) -> str:
 
 @check("rootless")
 def _rootless(f: Facts, arg: str) -> Verdict:
+    """Pass for a rootless daemon; manual for a rootful one (whether workloads allow rootless is a person's call)."""
     if f.target.rootless or "rootless" in f.security_options():
         return Verdict("pass", [f"rootless daemon of {f.target.user or 'a user'}"])
     return Verdict("manual", ["dockerd runs as root; rootless Docker removes that where workloads allow"])
@@ -169,6 +183,9 @@ def _rootless(f: Facts, arg: str) -> Verdict:
 
 @check("icc")
 def _icc(f: Facts, arg: str) -> Verdict:
+    """Pass when the default bridge runs with `enable_icc=false` (read live from /networks; daemon.json's `icc`
+    or the `--icc` flag when there is no default bridge).
+    """
     value, source = f.setting("icc")
     ev = [f"icc {_describe(value, source)}"]
     live = next((n for n in f.networks() if n.get("Name") == "bridge"), None)
@@ -184,6 +201,7 @@ def _icc(f: Facts, arg: str) -> Verdict:
 
 @check("log_level")
 def _log_level(f: Facts, arg: str) -> Verdict:
+    """Pass when `log-level` is unset or `info`, and `debug` is not on (daemon.json or dockerd flags)."""
     value, source = f.setting("log-level")
     debug, dsource = f.setting("debug")
     ev = [f"log-level {_describe(value, source)}"]
@@ -194,6 +212,10 @@ def _log_level(f: Facts, arg: str) -> Verdict:
 
 @check("iptables")
 def _iptables(f: Facts, arg: str) -> Verdict:
+    """Pass unless `iptables` is set to false (daemon.json or dockerd flag).
+
+    Not applicable: a rootless daemon (its networking lives in the user's namespace).
+    """
     if f.target.rootless:
         return Verdict("not_applicable", ["rootless daemon: networking is in the user's namespace (slirp4netns)"])
     value, source = f.setting("iptables")
@@ -202,6 +224,7 @@ def _iptables(f: Facts, arg: str) -> Verdict:
 
 @check("insecure_registries")
 def _insecure(f: Facts, arg: str) -> Verdict:
+    """Pass when docker info lists no insecure registry (CIDR or name) other than loopback."""
     reg = f.info().get("RegistryConfig") or {}
     cidrs = [c for c in reg.get("InsecureRegistryCIDRs") or [] if not str(c).startswith(("127.", "::1"))]
     names = [n for n, c in (reg.get("IndexConfigs") or {}).items() if not (c or {}).get("Secure", True)]
@@ -213,12 +236,14 @@ def _insecure(f: Facts, arg: str) -> Verdict:
 
 @check("no_aufs")
 def _no_aufs(f: Facts, arg: str) -> Verdict:
+    """Pass unless docker info's storage driver is `aufs`."""
     driver = f.info().get("Driver")
     return _yesno(driver != "aufs", [f"storage driver {driver}"])
 
 
 @check("no_devicemapper")
 def _no_devicemapper(f: Facts, arg: str) -> Verdict:
+    """Pass unless docker info's storage driver is `devicemapper`."""
     driver = f.info().get("Driver")
     return _yesno(driver != "devicemapper", [f"storage driver {driver}"])
 
@@ -234,6 +259,9 @@ def tcp_hosts(hosts: list[str]) -> list[str]:
 
 @check("tls")
 def _tls(f: Facts, arg: str) -> Verdict:
+    """Pass when the daemon listens on no TCP address, or does with `tlsverify` and `tlscacert`, `tlscert`
+    and `tlskey` all set.
+    """
     tcp = tcp_hosts(f.hosts())
     if not tcp:
         return Verdict("pass", [f"no TCP listener (hosts: {', '.join(f.hosts()) or 'default unix socket'})"])
@@ -245,6 +273,7 @@ def _tls(f: Facts, arg: str) -> Verdict:
 
 @check("default_ulimits")
 def _ulimits(f: Facts, arg: str) -> Verdict:
+    """Pass when `default-ulimits` is set; manual when not (containers inherit dockerd's own limits)."""
     value, source = f.setting("default-ulimits")
     if value:
         return Verdict("pass", [f"default-ulimits {_describe(value, source)}"])
@@ -253,6 +282,7 @@ def _ulimits(f: Facts, arg: str) -> Verdict:
 
 @check("userns")
 def _userns(f: Facts, arg: str) -> Verdict:
+    """Pass when docker info's security options include `userns` (userns-remap), or the daemon is rootless."""
     sec = f.security_options()
     if "rootless" in sec or f.target.rootless:
         return Verdict("pass", ["rootless daemon: container root is the unprivileged user"])
@@ -263,6 +293,7 @@ def _userns(f: Facts, arg: str) -> Verdict:
 
 @check("cgroup_parent")
 def _cgroup_parent(f: Facts, arg: str) -> Verdict:
+    """Pass when `cgroup-parent` is unset; manual when set (a person confirms the cgroup is intended)."""
     value, source = f.setting("cgroup-parent")
     if value is None:
         return Verdict("pass", ["cgroup-parent not set (default)"])
@@ -271,6 +302,7 @@ def _cgroup_parent(f: Facts, arg: str) -> Verdict:
 
 @check("base_device_size")
 def _base_device(f: Facts, arg: str) -> Verdict:
+    """Pass when no `dm.basesize` storage option is set; manual when one is (confirm it is needed)."""
     value, source = f.setting("storage-opts")
     sizes = [o for o in value or [] if "basesize" in str(o)]
     if not sizes:
@@ -280,6 +312,7 @@ def _base_device(f: Facts, arg: str) -> Verdict:
 
 @check("authz_plugin")
 def _authz(f: Facts, arg: str) -> Verdict:
+    """Pass when docker info lists an authorization plugin."""
     plugins = (f.info().get("Plugins") or {}).get("Authorization") or []
     return _yesno(bool(plugins), [f"authorization plugins: {', '.join(plugins) or 'none'}"])
 
@@ -289,18 +322,24 @@ LOCAL_LOG_DRIVERS = ("json-file", "local", "none", "")
 
 @check("remote_logging")
 def _remote_logging(f: Facts, arg: str) -> Verdict:
+    """Pass when the default log driver sends logs off the container host (not json-file, local or none)."""
     driver = str(f.info().get("LoggingDriver") or "")
     return _yesno(driver not in LOCAL_LOG_DRIVERS, [f"log driver {driver or 'unknown'}"])
 
 
 @check("no_new_privileges")
 def _nnp(f: Facts, arg: str) -> Verdict:
+    """Pass when `no-new-privileges` is true daemon-wide (daemon.json or dockerd flag)."""
     value, source = f.setting("no-new-privileges")
     return _yesno(value is True, [f"no-new-privileges {_describe(value, source)}"])
 
 
 @check("live_restore")
 def _live_restore(f: Facts, arg: str) -> Verdict:
+    """Pass when docker info reports `LiveRestoreEnabled`.
+
+    Not applicable: swarm mode is active (live-restore is incompatible with it).
+    """
     live = bool(f.info().get("LiveRestoreEnabled"))
     ev = [f"docker info LiveRestoreEnabled={live}"]
     if f.swarm_active():
@@ -310,12 +349,16 @@ def _live_restore(f: Facts, arg: str) -> Verdict:
 
 @check("userland_proxy")
 def _userland_proxy(f: Facts, arg: str) -> Verdict:
+    """Pass when `userland-proxy` is set to false."""
     value, source = f.setting("userland-proxy")
     return _yesno(value is False or str(value).lower() == "false", [f"userland-proxy {_describe(value, source)}"])
 
 
 @check("daemon_seccomp")
 def _daemon_seccomp(f: Facts, arg: str) -> Verdict:
+    """Pass with a custom daemon-wide `seccomp-profile`; manual with Docker's default profile; fail when the
+    daemon applies no seccomp or `unconfined`.
+    """
     sec = [o for o in f.info().get("SecurityOptions") or [] if "seccomp" in str(o)]
     if not sec:
         return Verdict("fail", ["seccomp is not in the daemon's security options"])
@@ -329,6 +372,7 @@ def _daemon_seccomp(f: Facts, arg: str) -> Verdict:
 
 @check("experimental")
 def _experimental(f: Facts, arg: str) -> Verdict:
+    """Pass unless docker info reports an experimental build."""
     exp = bool(f.info().get("ExperimentalBuild"))
     return _yesno(not exp, [f"docker info ExperimentalBuild={exp}"])
 
@@ -391,6 +435,11 @@ def _follow(f: Facts, path: str) -> FileInfo:
 
 
 def _file_check(f: Facts, arg: str, judge: t.Callable[[FileInfo], str | None]) -> Verdict:
+    """Judge each file of a file control; judge returns a problem text, or None when the file is fine.
+
+    Not applicable: the file is not on the host or not configured (unit not installed, no TLS on TCP,
+    no registry certificates, containerd's socket or the socket unit under a rootless daemon).
+    """
     paths, reason = _file_targets(f, arg)
     if reason:
         return Verdict("not_applicable", [reason])
@@ -409,6 +458,9 @@ def _file_check(f: Facts, arg: str, judge: t.Callable[[FileInfo], str | None]) -
 
 @check("file_owner")
 def _file_owner(f: Facts, arg: str) -> Verdict:
+    """Pass when each file the argument names (symlinks followed) has the owner and group given; a rootless
+    daemon's own files must belong to its user.
+    """
     path_arg, owner = arg.rsplit(" ", 1)
     want = _expected_owner(f, path_arg, owner)
     want_user, want_group = want.split(":")
@@ -422,6 +474,9 @@ def _file_owner(f: Facts, arg: str) -> Verdict:
 
 @check("file_mode")
 def _file_mode(f: Facts, arg: str) -> Verdict:
+    """Pass when no file the argument names (symlinks followed) has a permission bit beyond the mode given,
+    nor setuid or setgid.
+    """
     path_arg, mode_text = arg.rsplit(" ", 1)
     limit = int(mode_text, 8)
 
@@ -439,7 +494,10 @@ def _file_mode(f: Facts, arg: str) -> Verdict:
 
 
 def _per_container(f: Facts, judge: t.Callable[[Container], str | None], what: str) -> Verdict:
-    """judge returns a problem text, or None when the container is fine."""
+    """Judge each running container; judge returns a problem text, or None when the container is fine.
+
+    Not applicable: no running containers.
+    """
     containers = f.containers()
     vanished = list(f.vanished)
     if not containers and not vanished:
@@ -459,6 +517,8 @@ def _per_container(f: Facts, judge: t.Callable[[Container], str | None], what: s
 
 @check("container_user")
 def _container_user(f: Facts, arg: str) -> Verdict:
+    """Fail each running container whose configured user is empty, `root` or `0`."""
+
     def judge(c: Container) -> str | None:
         user = str((c.inspect.get("Config") or {}).get("User") or "")
         name = user.split(":", maxsplit=1)[0]
@@ -469,6 +529,7 @@ def _container_user(f: Facts, arg: str) -> Verdict:
 
 @check("manual_images")
 def _manual_images(f: Facts, arg: str) -> Verdict:
+    """Manual: about how images are built and sourced; the evidence lists the local images to review."""
     images = f.images()
     tags = sorted({tag for i in images for tag in i["_tags"]})
     shown = ", ".join(tags[:8]) + (" ..." if len(tags) > 8 else "")
@@ -480,6 +541,9 @@ _DCT = re.compile(r"^[ \t]*(?:export[ \t]+)?DOCKER_CONTENT_TRUST=['\"]?([^'\"\s]
 
 @check("content_trust")
 def _content_trust(f: Facts, arg: str) -> Verdict:
+    """Pass when `DOCKER_CONTENT_TRUST` is on, and nowhere off, in /etc/environment and /etc/profile.d/*.sh
+    (and the user's profile files for a rootless daemon).
+    """
     found = []
     for path, text in f.environment_files():
         for m in _DCT.finditer(text):
@@ -494,6 +558,10 @@ def _content_trust(f: Facts, arg: str) -> Verdict:
 
 @check("image_healthcheck")
 def _image_healthcheck(f: Facts, arg: str) -> Verdict:
+    """Fail each local image without a HEALTHCHECK (or with HEALTHCHECK NONE).
+
+    Not applicable: no local images.
+    """
     images = f.images()
     if not images:
         return Verdict("not_applicable", ["no local images"])
@@ -517,6 +585,7 @@ def _image_healthcheck(f: Facts, arg: str) -> Verdict:
 
 @check("swarm_disabled")
 def _swarm_disabled(f: Facts, arg: str) -> Verdict:
+    """Pass when swarm mode is not active; manual when it is (a person confirms it is needed)."""
     state = (f.info().get("Swarm") or {}).get("LocalNodeState", "inactive")
     if state == "active":
         return Verdict("manual", ["swarm mode is active: confirm it is needed"])
@@ -540,6 +609,10 @@ FALSE_WORDS = ("0", "f", "F", "FALSE", "false", "False")
 
 @check("apparmor")
 def _apparmor(f: Facts, arg: str) -> Verdict:
+    """Fail each running container with no AppArmor profile, or `unconfined`.
+
+    Not applicable: AppArmor is not in the daemon's security options (the kernel has no AppArmor).
+    """
     if "apparmor" not in f.security_options():
         return Verdict("not_applicable", ["AppArmor is not enabled in this host's kernel (not in docker info)"])
 
@@ -552,6 +625,10 @@ def _apparmor(f: Facts, arg: str) -> Verdict:
 
 @check("selinux")
 def _selinux(f: Facts, arg: str) -> Verdict:
+    """Fail each running container without SELinux label options, or with `label=disable`.
+
+    Not applicable: SELinux is not in the daemon's security options (`selinux-enabled` off or no SELinux).
+    """
     if "selinux" not in f.security_options():
         return Verdict("not_applicable", ["SELinux is not enabled in the daemon (selinux-enabled)"])
 
@@ -566,6 +643,8 @@ def _selinux(f: Facts, arg: str) -> Verdict:
 
 @check("capabilities")
 def _capabilities(f: Facts, arg: str) -> Verdict:
+    """Fail each running container that adds capabilities (`CapAdd`) or is privileged."""
+
     def judge(c: Container) -> str | None:
         if c.host_config.get("Privileged"):
             return "privileged: every capability"
@@ -577,6 +656,7 @@ def _capabilities(f: Facts, arg: str) -> Verdict:
 
 @check("privileged")
 def _privileged(f: Facts, arg: str) -> Verdict:
+    """Fail each running container started with `--privileged`."""
     return _per_container(
         f, lambda c: "Privileged: true" if c.host_config.get("Privileged") else None, "not privileged"
     )
@@ -588,6 +668,8 @@ def _mount_sources(c: Container) -> list[dict[str, t.Any]]:
 
 @check("sensitive_mounts")
 def _sensitive_mounts(f: Facts, arg: str) -> Verdict:
+    """Fail each running container that bind-mounts /, /boot, /dev, /etc, /lib, /proc, /sys or /usr."""
+
     def judge(c: Container) -> str | None:
         bad = [str(m.get("Source")) for m in _mount_sources(c) if os.path.normpath(str(m.get("Source"))) in SENSITIVE]
         return f"mounts {', '.join(bad)}" if bad else None
@@ -600,6 +682,7 @@ SENSITIVE = frozenset({"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/
 
 @check("sshd")
 def _sshd(f: Facts, arg: str) -> Verdict:
+    """Fail each running container whose PID namespace runs an `sshd` process (one /proc scan for all)."""
     procs = f.processes_by_pidns()
 
     def judge(c: Container) -> str | None:
@@ -625,6 +708,8 @@ def _port_bindings(c: Container) -> list[tuple[str, str, str]]:
 
 @check("privileged_ports")
 def _privileged_ports(f: Facts, arg: str) -> Verdict:
+    """Fail each running container that publishes a host port below 1024."""
+
     def judge(c: Container) -> str | None:
         low = [f"{hp}->{cp}" for cp, _host_ip, hp in _port_bindings(c) if hp.isdigit() and int(hp) < 1024]
         return f"host ports below 1024: {', '.join(low)}" if low else None
@@ -634,6 +719,10 @@ def _privileged_ports(f: Facts, arg: str) -> Verdict:
 
 @check("published_ports")
 def _published_ports(f: Facts, arg: str) -> Verdict:
+    """Manual: lists each running container's published ports for a person to confirm they are needed.
+
+    Not applicable: no running containers.
+    """
     containers = f.containers()
     if not containers:
         return Verdict("not_applicable", ["no running containers"])
@@ -647,6 +736,7 @@ def _published_ports(f: Facts, arg: str) -> Verdict:
 
 def _mode_check(field: str, what: str) -> Check:
     def run(f: Facts, arg: str) -> Verdict:
+        """Fail each running container whose `HostConfig.{field}` is `host` (it shares the host's namespace)."""
         return _per_container(
             f, lambda c: f"{field}=host" if str(c.host_config.get(field) or "") == "host" else None, what
         )
@@ -663,6 +753,8 @@ CHECKS["host_userns"] = _mode_check("UsernsMode", "not in the host user namespac
 
 @check("memory_limit")
 def _memory(f: Facts, arg: str) -> Verdict:
+    """Fail each running container without a memory limit."""
+
     def judge(c: Container) -> str | None:
         return None if int(c.host_config.get("Memory") or 0) > 0 else "no memory limit"
 
@@ -671,6 +763,8 @@ def _memory(f: Facts, arg: str) -> Verdict:
 
 @check("cpu_shares")
 def _cpu_shares(f: Facts, arg: str) -> Verdict:
+    """Fail each running container whose CPU shares are unset or the default 1024."""
+
     def judge(c: Container) -> str | None:
         shares = int(c.host_config.get("CpuShares") or 0)
         return None if shares not in (0, 1024) else "CPU shares not set"
@@ -680,6 +774,7 @@ def _cpu_shares(f: Facts, arg: str) -> Verdict:
 
 @check("read_only_rootfs")
 def _read_only(f: Facts, arg: str) -> Verdict:
+    """Fail each running container whose root filesystem is writable."""
     return _per_container(
         f, lambda c: None if c.host_config.get("ReadonlyRootfs") else "root filesystem writable", "read-only rootfs"
     )
@@ -697,6 +792,8 @@ def _unspecified(ip: str) -> bool:
 
 @check("port_binding_ip")
 def _port_binding_ip(f: Facts, arg: str) -> Verdict:
+    """Fail each running container that publishes a port on every interface (0.0.0.0, ::, no address)."""
+
     def judge(c: Container) -> str | None:
         wild = [f"{hp}->{cp}" for cp, ip, hp in _port_bindings(c) if _unspecified(ip)]
         return f"published on every interface: {', '.join(sorted(set(wild)))}" if wild else None
@@ -706,6 +803,8 @@ def _port_binding_ip(f: Facts, arg: str) -> Verdict:
 
 @check("restart_policy")
 def _restart_policy(f: Facts, arg: str) -> Verdict:
+    """Fail each running container restarting `always`, `unless-stopped`, or `on-failure` above 5 times."""
+
     def judge(c: Container) -> str | None:
         pol = c.host_config.get("RestartPolicy") or {}
         name = str(pol.get("Name") or "no")
@@ -721,6 +820,8 @@ def _restart_policy(f: Facts, arg: str) -> Verdict:
 
 @check("host_devices")
 def _devices(f: Facts, arg: str) -> Verdict:
+    """Fail each running container given host devices (`--device`)."""
+
     def judge(c: Container) -> str | None:
         devs = [str(d.get("PathOnHost")) for d in c.host_config.get("Devices") or []]
         return f"host devices: {', '.join(devs)}" if devs else None
@@ -730,6 +831,11 @@ def _devices(f: Facts, arg: str) -> Verdict:
 
 @check("ulimit_overrides")
 def _ulimit_overrides(f: Facts, arg: str) -> Verdict:
+    """Pass when no running container sets ulimits of its own (the daemon's default-ulimits aside); manual
+    naming those that do.
+
+    Not applicable: no running containers.
+    """
     containers = f.containers()
     if not containers:
         return Verdict("not_applicable", ["no running containers"])
@@ -745,6 +851,8 @@ def _ulimit_overrides(f: Facts, arg: str) -> Verdict:
 
 @check("mount_propagation")
 def _propagation(f: Facts, arg: str) -> Verdict:
+    """Fail each running container with a mount of `shared` or `rshared` propagation."""
+
     def judge(c: Container) -> str | None:
         shared = [
             str(m.get("Destination"))
@@ -758,6 +866,9 @@ def _propagation(f: Facts, arg: str) -> Verdict:
 
 @check("seccomp_unconfined")
 def _seccomp(f: Facts, arg: str) -> Verdict:
+    """Fail each running container run with `seccomp=unconfined` or privileged, and every one when the daemon
+    applies no seccomp profile.
+    """
     daemon_off = None
     if "seccomp" not in f.security_options():
         daemon_off = "the daemon applies no seccomp profile (not in docker info)"
@@ -779,6 +890,7 @@ def _seccomp(f: Facts, arg: str) -> Verdict:
 
 @check("exec_privileged")
 def _exec_privileged(f: Facts, arg: str) -> Verdict:
+    """Manual: the daemon keeps no record of `docker exec`; the audit log shows `exec --privileged`."""
     return Verdict(
         "manual", ["docker exec history is not kept by the daemon: review the audit log (1.1.3) for exec calls"]
     )
@@ -786,6 +898,7 @@ def _exec_privileged(f: Facts, arg: str) -> Verdict:
 
 @check("exec_root")
 def _exec_root(f: Facts, arg: str) -> Verdict:
+    """Manual: the daemon keeps no record of `docker exec`; the audit log shows `exec --user=root`."""
     return Verdict(
         "manual", ["docker exec history is not kept by the daemon: review the audit log for exec --user=root"]
     )
@@ -793,6 +906,8 @@ def _exec_root(f: Facts, arg: str) -> Verdict:
 
 @check("container_cgroup")
 def _container_cgroup(f: Facts, arg: str) -> Verdict:
+    """Fail each running container given a `CgroupParent` of its own."""
+
     def judge(c: Container) -> str | None:
         parent = str(c.host_config.get("CgroupParent") or "")
         return f"CgroupParent={parent}" if parent else None
@@ -802,6 +917,9 @@ def _container_cgroup(f: Facts, arg: str) -> Verdict:
 
 @check("container_nnp")
 def _container_nnp(f: Facts, arg: str) -> Verdict:
+    """Fail each running container that can gain privileges: `no-new-privileges` neither daemon-wide nor in
+    its security options, or set to false there.
+    """
     daemon_wide = f.setting("no-new-privileges")[0]
 
     def judge(c: Container) -> str | None:
@@ -818,6 +936,8 @@ def _container_nnp(f: Facts, arg: str) -> Verdict:
 
 @check("runtime_health")
 def _runtime_health(f: Facts, arg: str) -> Verdict:
+    """Fail each running container without a health check."""
+
     def judge(c: Container) -> str | None:
         health = (c.inspect.get("State") or {}).get("Health")
         return None if health else "no health check"
@@ -827,6 +947,7 @@ def _runtime_health(f: Facts, arg: str) -> Verdict:
 
 @check("manual_containers")
 def _manual_containers(f: Facts, arg: str) -> Verdict:
+    """Manual: lists the running containers' images, to compare with their latest versions."""
     containers = f.containers()
     images = sorted({str((c.inspect.get("Config") or {}).get("Image")) for c in containers})
     return Verdict("manual", [f"{len(containers)} running containers from images: {', '.join(images[:10]) or 'none'}"])
@@ -834,6 +955,8 @@ def _manual_containers(f: Facts, arg: str) -> Verdict:
 
 @check("pids_limit")
 def _pids_limit(f: Facts, arg: str) -> Verdict:
+    """Fail each running container without a PIDs limit."""
+
     def judge(c: Container) -> str | None:
         return None if int(c.host_config.get("PidsLimit") or 0) > 0 else "no PIDs limit"
 
@@ -842,6 +965,8 @@ def _pids_limit(f: Facts, arg: str) -> Verdict:
 
 @check("default_bridge")
 def _default_bridge(f: Facts, arg: str) -> Verdict:
+    """Fail each running container attached to the default bridge (docker0)."""
+
     def judge(c: Container) -> str | None:
         nets = ((c.inspect.get("NetworkSettings") or {}).get("Networks") or {}).keys()
         return "on the default bridge" if "bridge" in nets else None
@@ -856,6 +981,9 @@ def _run_path(path: str) -> str:
 
 @check("docker_sock_mount")
 def _sock_mount(f: Facts, arg: str) -> Verdict:
+    """Fail each running container that bind-mounts a `docker.sock`, the daemon's socket, or a directory
+    holding it (/var/run and /run alike).
+    """
     # the daemon's sockets, wherever they are; /var/run is /run
     sockets = {_run_path(f.target.socket)} | {
         _run_path(h[len("unix://") :]) for h in f.hosts() if h.startswith("unix://")
@@ -883,6 +1011,7 @@ def _sock_mount(f: Facts, arg: str) -> Verdict:
 
 @check("image_sprawl")
 def _image_sprawl(f: Facts, arg: str) -> Verdict:
+    """Manual: counts the local images and those no running container uses."""
     images = f.images()
     used = {str(c.inspect.get("Image")) for c in f.containers()}
     unused = [i for i in images if i.get("Id") not in used]
@@ -891,6 +1020,7 @@ def _image_sprawl(f: Facts, arg: str) -> Verdict:
 
 @check("container_sprawl")
 def _container_sprawl(f: Facts, arg: str) -> Verdict:
+    """Manual: counts the containers by state (running, stopped, paused)."""
     info = f.info()
     return Verdict(
         "manual",
@@ -905,6 +1035,10 @@ def _container_sprawl(f: Facts, arg: str) -> Verdict:
 
 
 def _swarm_only(f: Facts) -> Verdict | None:
+    """None when swarm mode is active; else the not_applicable verdict.
+
+    Not applicable: swarm mode is not active.
+    """
     if not f.swarm_active():
         return Verdict("not_applicable", ["swarm mode is not active"])
     return None
@@ -912,11 +1046,13 @@ def _swarm_only(f: Facts) -> Verdict | None:
 
 @check("swarm_manual")
 def _swarm_manual(f: Facts, arg: str) -> Verdict:
+    """Manual: swarm mode is active and this control is reviewed by hand."""
     return _swarm_only(f) or Verdict("manual", ["swarm is active: review this control by hand"])
 
 
 @check("swarm_managers")
 def _swarm_managers(f: Facts, arg: str) -> Verdict:
+    """Manual: gives the number of manager nodes (an odd number, 3 or 5, tolerates failures)."""
     na = _swarm_only(f)
     if na:
         return na
@@ -926,6 +1062,7 @@ def _swarm_managers(f: Facts, arg: str) -> Verdict:
 
 @check("swarm_overlay_encrypted")
 def _overlay_encrypted(f: Facts, arg: str) -> Verdict:
+    """Pass when every overlay network (ingress included) has the `encrypted` option."""
     na = _swarm_only(f)
     if na:
         return na
@@ -945,6 +1082,10 @@ def _overlay_encrypted(f: Facts, arg: str) -> Verdict:
 
 @check("swarm_autolock")
 def _autolock(f: Facts, arg: str) -> Verdict:
+    """Pass when the swarm's managers auto-lock (`AutoLockManagers`).
+
+    Not applicable: this node is not a swarm manager.
+    """
     na = _swarm_only(f)
     if na:
         return na
@@ -956,6 +1097,10 @@ def _autolock(f: Facts, arg: str) -> Verdict:
 
 @check("swarm_cert_expiry")
 def _swarm_cert(f: Facts, arg: str) -> Verdict:
+    """Manual: gives the swarm's `NodeCertExpiry` for a person to confirm the rotation period.
+
+    Not applicable: this node is not a swarm manager.
+    """
     na = _swarm_only(f)
     if na:
         return na
