@@ -829,6 +829,22 @@ def _devices(f: Facts, arg: str) -> Verdict:
     return _per_container(f, judge, "no host devices")
 
 
+def _ulimit(u: t.Any) -> tuple[str, str, str]:
+    return str(u.get("Name")), str(u.get("Soft")), str(u.get("Hard"))
+
+
+def _default_ulimits(value: t.Any) -> set[tuple[str, str, str]]:
+    """daemon.json's {"nofile": {"Name": ..., "Soft": ..., "Hard": ...}} or --default-ulimit NAME=SOFT[:HARD]."""
+    if isinstance(value, dict):
+        return {_ulimit({"Name": n, **u}) for n, u in value.items() if isinstance(u, dict)}
+    out = set()
+    for text in value or []:
+        name, _eq, limits = str(text).partition("=")
+        soft, _colon, hard = limits.partition(":")
+        out.add((name, soft, hard or soft))
+    return out
+
+
 @check("ulimit_overrides")
 def _ulimit_overrides(f: Facts, arg: str) -> Verdict:
     """Pass when no running container sets ulimits of its own (the daemon's default-ulimits aside); manual
@@ -839,11 +855,13 @@ def _ulimit_overrides(f: Facts, arg: str) -> Verdict:
     containers = f.containers()
     if not containers:
         return Verdict("not_applicable", ["no running containers"])
-    over = [
-        f"{c.name}: {[u.get('Name') for u in c.host_config.get('Ulimits') or []]}"
-        for c in containers
-        if c.host_config.get("Ulimits")
-    ]
+    # dockerd copies its default-ulimits into every container's HostConfig: those are no override
+    defaults = _default_ulimits(f.setting("default-ulimits")[0])
+    over = []
+    for c in containers:
+        own = [u for u in c.host_config.get("Ulimits") or [] if _ulimit(u) not in defaults]
+        if own:
+            over.append(f"{c.name}: {[u.get('Name') for u in own]}")
     if not over:
         return Verdict("pass", ["no container overrides the default ulimits"])
     return Verdict("manual", ["ulimit overrides (confirm each is needed): " + "; ".join(over[:10])])
