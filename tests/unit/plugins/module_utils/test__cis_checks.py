@@ -1529,6 +1529,57 @@ case(
 )
 
 
+# -- flags on dockerd's command line count as daemon.json keys do ----------------------------------------
+
+case(
+    "-D on the command line",
+    "log_level",
+    STOCK,
+    "fail",
+    "debug True from dockerd flag",
+    flags("-H", "fd://", "-D"),
+)
+case(
+    "-l debug",
+    "log_level",
+    STOCK,
+    "fail",
+    "log-level 'debug' from dockerd flag",
+    flags("-H", "fd://", "-l", "debug"),
+)
+case(
+    "--iptables=false",
+    "iptables",
+    STOCK,
+    "fail",
+    "iptables False from dockerd flag --iptables",
+    flags("-H", "fd://", "--iptables=false"),
+)
+case(
+    "--tlsverify on tcp",
+    "tls",
+    STOCK,
+    "pass",
+    "tlsverify=True",
+    flags(
+        "-H",
+        "tcp://0.0.0.0:2376",
+        "--tlsverify",
+        "--tlscacert=/c/ca.pem",
+        "--tlscert=/c/cert.pem",
+        "--tlskey=/c/key.pem",
+    ),
+)
+case(
+    "-H 0.0.0.0:2375 without a scheme is TCP",
+    "tls",
+    STOCK,
+    "fail",
+    "TCP listeners: 0.0.0.0:2375",
+    flags("-H", "0.0.0.0:2375"),
+)
+
+
 # -- the cases, and the meta-tests that keep them complete ----------------------------------------------
 
 
