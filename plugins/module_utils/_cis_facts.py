@@ -351,12 +351,14 @@ class Facts:
         """A daemon.json key's effective value and where it comes from (None, "default" when unset)."""
         values = [f for f in self.cmdline() if f.key == key]
         if values:
+            last = values[-1]
+            shown = "-" + last.name if len(last.name) == 1 else "--" + last.name  # -D, -l, --debug
             if values[0].name in sd.BOOL_FLAGS:
-                return values[-1].value not in ("false", "0"), "dockerd flag --" + values[-1].name
+                return last.value not in ("false", "0"), "dockerd flag " + shown
             spec = dj.KNOWN_KEYS.get(key)
             if isinstance(spec, tuple) and spec[0] in ("list", "map"):
                 return [f.value for f in values], "dockerd flags"
-            return values[-1].value, "dockerd flag --" + values[-1].name
+            return last.value, "dockerd flag " + shown
         conf = self.daemon_json()
         if key in conf:
             return conf[key], self.config_file()
