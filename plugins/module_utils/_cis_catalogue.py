@@ -879,6 +879,7 @@ REMEDIATION: dict[str, Remediation] = {
     "2.4": _R(_DAEMON, "daemon_iptables", True, "Do not set iptables to false."),
     "2.5": _R(_DAEMON, "daemon_insecure_registries", [], "Remove insecure-registries; use TLS for every registry."),
     "2.6": _R(None, None, None, "Use overlay2 (storage-driver)."),
+    "2.7@1.8.0": _R(None, None, None, "Use overlay2 (storage-driver); devicemapper is deprecated."),
     "2.7": _R(_TLS, None, None, "Expose the API over TCP only with tlsverify and client certificates (the tls role)."),
     "2.8": _R(_DAEMON, "daemon_default_ulimits", None, "Set default-ulimits in daemon.json."),
     "2.9": _R("dockguard.hardening.userns_remap", None, None, "Enable userns-remap (the userns_remap role)."),
