@@ -390,10 +390,11 @@ def test_check_mode_predicted_and_idempotence_held(host: t.Any) -> None:
     restart = "Restart docker safely for new TLS material"
     # names of tasks in included files are templated once, for the first host:
     # compare them by their fixed part
-    signing = next((n for n in done if n.startswith("Signed where the CA lives, certificate for ")), None)
-    assert signing is not None, done
+    signed = "Signed where the CA lives, certificate for "
+    assert any(n.startswith(signed) for n in done), done
     if name == "dg-tls-a":  # renewal of an installed certificate: predicted in full
-        assert {signing, restart} <= predicted, predicted
+        assert restart in predicted, predicted
+        assert any(n.startswith(signed) for n in predicted), predicted
     else:  # a first install: the key and the daemon configuration
         assert {
             "Directory of the daemon's TLS material",

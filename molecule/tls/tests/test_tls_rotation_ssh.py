@@ -100,7 +100,9 @@ def test_ssh_instead_of_tcp() -> None:
     assert "forcecommand none" in root
 
     # the audit-shaped finding for CIS 2.7 agrees
-    result = server.backend.run_ansible("dockguard.hardening.daemon_tls", json.dumps({}), check=False)
+    args = {"daemon_json": "/etc/docker/daemon.json"}
+    result = server.backend.run_ansible("dockguard.hardening.daemon_tls", json.dumps(args), check=False)
+    assert "findings" in result, result
     tls = next(f for f in result["findings"] if f["check"] == "tls_configured")
     assert (tls["ok"], tls["detail"]) == (True, "the daemon does not listen on TCP")
 
