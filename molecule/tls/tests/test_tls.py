@@ -209,6 +209,22 @@ def test_daemon_tls_module_passes_on_the_host(host: t.Any) -> None:
     assert result["certificate"]["extended_key_usage"] == ["1.3.6.1.5.5.7.3.1"]
 
 
+TLS_CONTROLS = ["2.7", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
+
+
+def test_cis_audit_passes_the_tls_controls(host: t.Any) -> None:
+    """CIS 2.7 and 3.9-3.14, judged by the collection's own audit on the TLS-enabled daemon."""
+    result = host.backend.run_ansible(
+        "dockguard.hardening.cis_audit", json.dumps({"controls": TLS_CONTROLS}), check=False
+    )
+    assert "audit" in result, result
+    verdicts = {r["id"]: (r["status"], r["evidence"]) for r in result["audit"]["results"]}
+    assert sorted(verdicts) == sorted(TLS_CONTROLS)
+    assert {i: v for i, v in verdicts.items() if v[0] != "pass"} == {}
+    assert any("tcp://" in e for e in verdicts["2.7"][1])
+    assert "root:root 0400" in verdicts["3.14"][1][0]  # the server key
+
+
 def test_server_key_was_made_on_the_host_and_matches(host: t.Any) -> None:
     """The controller has no copy of any server key: it only ever saw CSRs and certificates."""
     keys = [p for p in EPHEMERAL.rglob("*") if p.is_file() and b"PRIVATE KEY-----" in p.read_bytes()]
