@@ -25,11 +25,11 @@ import http.client
 import json
 import os
 import pwd
-import socket
 import stat
 import typing as t
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _daemon_json as dj
+from ansible_collections.dockguard.hardening.plugins.module_utils import _engine as engine
 from ansible_collections.dockguard.hardening.plugins.module_utils import _systemd as sd
 
 
@@ -69,18 +69,6 @@ def _name(lookup: t.Callable[[int], t.Any], ident: int) -> str:
         return str(ident)
 
 
-class _Conn(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._sock_path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._sock_path)
-        self.sock = sock
-
-
 class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -94,7 +82,7 @@ class LocalHost:
         self._run = run
         self._socket = docker_socket
         self._timeout = timeout
-        self._conn: _Conn | None = None
+        self._conn: engine._UnixConnection | None = None
 
     def stat(self, path: str) -> FileInfo:
         try:
@@ -140,7 +128,7 @@ class LocalHost:
     def api(self, path: str) -> t.Any:
         for attempt in (1, 2):  # a kept-alive connection the daemon closed is retried once
             if self._conn is None:
-                self._conn = _Conn(self._socket, self._timeout)
+                self._conn = engine._UnixConnection(self._socket, self._timeout)
             try:
                 self._conn.request("GET", path)
                 resp = self._conn.getresponse()
@@ -239,12 +227,7 @@ class Facts:
         return t.cast("dict[str, t.Any]", self._cached("version", lambda: self._api("/version")))
 
     def security_options(self) -> set[str]:
-        names = set()
-        for opt in self.info().get("SecurityOptions") or []:
-            for part in str(opt).split(","):
-                if part.startswith("name="):
-                    names.add(part[len("name=") :])
-        return names
+        return engine._security_names(self.info())
 
     def containers(self) -> list[Container]:
         return t.cast("list[Container]", self._cached("containers", self._read_containers))
