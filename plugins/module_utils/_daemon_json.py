@@ -16,8 +16,10 @@ import difflib
 import json
 import typing as t
 
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
-class DaemonConfigError(Exception):
+
+class DaemonConfigError(DockguardError):
     """A daemon.json problem, with a message fit for a user."""
 
 
@@ -248,6 +250,22 @@ def _check(where: str, value: t.Any, spec: TypeSpec) -> None:
         _check_container(where, value, spec)
 
 
+def suggest(key: str) -> str | None:
+    """The known key an unknown one most likely meant.
+
+    A key that is a known key plus a suffix (``icc_enable``, ``live-restore-on``)
+    means that key; otherwise the closest spelling, if it is close enough.
+    """
+    norm = key.strip().lower().replace("_", "-")
+    if norm in KNOWN_KEYS:
+        return norm
+    prefixed = [k for k in KNOWN_KEYS if norm.startswith(k + "-")]
+    if prefixed:
+        return max(prefixed, key=len)
+    close = difflib.get_close_matches(norm, list(KNOWN_KEYS), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def validate(config: dict[str, t.Any], allow_unknown: t.Iterable[str] = ()) -> None:
     """Check every key of config against the model; raise on the first problem.
 
@@ -265,8 +283,8 @@ def validate(config: dict[str, t.Any], allow_unknown: t.Iterable[str] = ()) -> N
             raise DaemonConfigError(f"daemon.json: key {key!r} is {REMOVED_KEYS[key]}")
         spec = KNOWN_KEYS.get(key)
         if spec is None:
-            close = difflib.get_close_matches(key.replace("_", "-"), list(KNOWN_KEYS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            close = suggest(key)
+            hint = f" (did you mean {close!r}?)" if close else ""
             raise DaemonConfigError(
                 f"daemon.json: unknown key {key!r}{hint}; dockerd refuses to start with it. "
                 "If your engine is newer than this model, list the key in allow_unknown_keys."

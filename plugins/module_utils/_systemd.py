@@ -20,8 +20,10 @@ import re
 import shlex
 import typing as t
 
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
-class UnitError(Exception):
+
+class UnitError(DockguardError):
     """A unit file or command line that cannot be understood."""
 
 

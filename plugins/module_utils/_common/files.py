@@ -252,7 +252,7 @@ class UserTree:
                     "(this module never creates a home or the directories above it)"
                 ) from None
             except OSError as exc:
-                if exc.errno == errno.ELOOP:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(os.path.join(parent, base)):
                     raise UnsafePathError(
                         f"the home {home} of user {self.name} is a symlink (to {_readlink(base, parent_fd)!r}); "
                         "refusing: point the account at the real directory"
@@ -353,6 +353,7 @@ class UserTree:
 
     def stat(self, rel: str) -> os.stat_result | None:
         """lstat of a file in the tree, after the same checks as a write; None when it or its directory is missing."""
+        self._parts(rel)
         rel_dir, name = os.path.split(rel)
         with self.directory(rel_dir) as dfd:
             if dfd is None:
@@ -361,6 +362,7 @@ class UserTree:
 
     def read(self, rel: str, limit: int = READ_LIMIT) -> bytes | None:
         """Bytes of a file in the tree; None when it or its directory is missing."""
+        self._parts(rel)
         rel_dir, name = os.path.split(rel)
         shown = self.path(rel)
         with self.directory(rel_dir) as dfd:
@@ -386,6 +388,7 @@ class UserTree:
         The file written is always one this call created (a temporary file
         renamed over the old name), so no existing file is ever chowned.
         """
+        self._parts(rel)
         raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
         rel_dir, name = os.path.split(rel)
         shown = self.path(rel)
@@ -434,6 +437,7 @@ class UserTree:
 
     def remove(self, rel: str) -> bool:
         """Remove a file of the tree (a link itself, never what it points to); True when removed."""
+        self._parts(rel)
         rel_dir, name = os.path.split(rel)
         with self.directory(rel_dir) as dfd:
             if dfd is None:

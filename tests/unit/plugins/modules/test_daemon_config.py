@@ -16,17 +16,14 @@ import pytest
 from ansible_collections.dockguard.hardening.plugins.module_utils import _daemon_json as dj
 from ansible_collections.dockguard.hardening.plugins.module_utils import _engine
 from ansible_collections.dockguard.hardening.plugins.module_utils import _systemd as sd
+from ansible_collections.dockguard.hardening.plugins.module_utils._common import files
+from ansible_collections.dockguard.hardening.plugins.module_utils._daemon import apply
+from ansible_collections.dockguard.hardening.plugins.module_utils._daemon.host import SystemHost, Target
 from ansible_collections.dockguard.hardening.plugins.modules import daemon_config as mod
 
 DEBIAN_UNIT = (pathlib.Path(__file__).parents[1] / "module_utils" / "fixtures" / "docker.service").read_text()
 PLAIN_UNIT = "[Service]\nType=notify\nExecStart=/usr/sbin/dockerd --containerd=/run/containerd/containerd.sock\n"
 EXEC_LINE = 14  # the ExecStart= line of DEBIAN_UNIT
-
-
-class FailJson(Exception):
-    def __init__(self, kw: dict[str, t.Any]) -> None:
-        super().__init__(kw.get("msg"))
-        self.kw = kw
 
 
 class FakeEngine:
@@ -61,84 +58,41 @@ class FakeEngine:
         raise _engine.EngineError(f"GET {path} answered 404: not found")
 
 
-class FakeModule:
-    """Just enough of AnsibleModule: commands answer from tables, writes are real files."""
-
-    def __init__(self, host: Host, check_mode: bool = False, dockerd: bool = True, **params: t.Any) -> None:
-        self.host = host
-        self.params: dict[str, t.Any] = {
-            "path": str(host.config),
-            "user": None,
-            "settings": {},
-            "remove_keys": [],
-            "exclusive": False,
-            "allow_unknown_keys": [],
-            "allow_insecure_tcp": False,
-            "validate": "never",
-            "conflicts": "fail",
-            "dropin_path": str(host.dropin),
-            "restart": "never",
-            "service": "docker.service",
-            "socket_unit": "docker.socket",
-            "docker_host": None,
-            "timeout": 5,
-            "backup": True,
-        }
-        self.params.update(params)
-        self.check_mode = check_mode
-        self._diff = True
-        self.tmpdir = str(host.tmp)
-        self._dockerd = dockerd
-        self.commands: list[list[str]] = []
-        self.validated_text: str | None = None
-
-    def get_bin_path(self, name: str, required: bool = False) -> str | None:
-        if name == "dockerd" and not self._dockerd:
-            return None
-        return f"/usr/bin/{name}"
-
-    def run_command(self, argv: list[str], **_kw: t.Any) -> tuple[int, str, str]:
-        self.commands.append(argv)
-        prog = os.path.basename(argv[0])
-        if prog == "dockerd":
-            self.validated_text = pathlib.Path(argv[3]).read_text()
-            return self.host.validate_answer
-        if prog == "journalctl":
-            return 0, "\n".join(self.host.journal), ""
-        if "show" in argv:
-            prop = argv[argv.index("-p") + 1]
-            return 0, self.host.units_state.get(argv[-1], {}).get(prop, "") + "\n", ""
-        verb = next(a for a in argv[1:] if not a.startswith("-") and not a.endswith("@"))
-        if verb == "restart":
-            self.host.engine.restarted()
-        if verb == "reload":
-            self.host.engine.reloaded()
-        return self.host.systemctl_rc.get(verb, (0, "", ""))
+class FileModule:
+    """What the real host's file helpers ask of AnsibleModule: a backup and no SELinux."""
 
     def backup_local(self, path: str) -> str:
         dest = path + ".bak"
         pathlib.Path(dest).write_bytes(pathlib.Path(path).read_bytes())
         return dest
 
-    def atomic_move(self, src: str, dest: str) -> None:
-        os.replace(src, dest)
-
-    def fail_json(self, **kw: t.Any) -> t.NoReturn:
-        raise FailJson(kw)
+    def selinux_enabled(self) -> bool:
+        return False
 
 
 @dataclasses.dataclass
-class Host:
+class Host(SystemHost):
+    """A fake host object: systemd, journal, dockerd and the Engine API answer from tables; the clock is
+    simulated; files are real files under a temporary root (through the real host's file helpers)."""
+
     root: pathlib.Path
     tmp: pathlib.Path
     engine: FakeEngine
     validate_answer: tuple[int, str, str] = (0, "configuration OK", "")
-    journal: list[str] = dataclasses.field(default_factory=list)
+    journal_lines: list[str] = dataclasses.field(default_factory=list)
     systemctl_rc: dict[str, tuple[int, str, str]] = dataclasses.field(default_factory=dict)
     units_state: dict[str, dict[str, str]] = dataclasses.field(
         default_factory=lambda: {"docker.service": {"LoadState": "not-found", "MainPID": "0"}}
     )
-    last: FakeModule | None = None
+    limits: tuple[dict[str, int | None], bool] = ({}, True)
+    has_dockerd: bool = True
+    clock: float = 0.0
+    tick: float = 0.0  # seconds each look at the clock adds
+    calls: list[list[str]] = dataclasses.field(default_factory=list)
+    validated_text: str | None = None
+
+    def __post_init__(self) -> None:
+        SystemHost.__init__(self, FileModule())
 
     @property
     def config(self) -> pathlib.Path:
@@ -154,7 +108,51 @@ class Host:
 
     @property
     def dropin(self) -> pathlib.Path:
-        return self.units / "docker.service.d" / mod.DROPIN_NAME
+        return self.units / "docker.service.d" / apply.DROPIN_NAME
+
+    # -- the host interface ---------------------------------------------------------------
+
+    def bin(self, name: str) -> str | None:
+        return None if name == "dockerd" and not self.has_dockerd else f"/usr/bin/{name}"
+
+    def systemctl(self, user: str | None, *args: str) -> tuple[int, str, str]:
+        call = ["systemctl", *(["--user", "-M", f"{user}@"] if user else []), *args]
+        if "show" in args:
+            prop = args[args.index("-p") + 1]
+            return 0, self.units_state.get(args[-1], {}).get(prop, "") + "\n", ""
+        self.calls.append(call)
+        verb = args[0]
+        if verb == "restart":
+            self.engine.restarted()
+        if verb == "reload":
+            self.engine.reloaded()
+        return self.systemctl_rc.get(verb, (0, "", ""))
+
+    def journal(self, tgt: Target, service: str, since: float) -> list[str]:
+        return list(self.journal_lines)
+
+    def dockerd_validate(self, dockerd: str, text: str) -> tuple[int, str, str]:
+        self.validated_text = text
+        self.calls.append([dockerd, "--validate"])
+        return self.validate_answer
+
+    def engine_get(self, docker_host: str, path: str, timeout: float = 5.0) -> t.Any:
+        return self.engine.get(docker_host, path, timeout)
+
+    def host_limits(self) -> tuple[dict[str, int | None], bool]:
+        return self.limits
+
+    def started_at(self, pid: str) -> float | None:
+        return None
+
+    def sleep(self, seconds: float) -> None:
+        self.clock += seconds
+
+    def monotonic(self) -> float:
+        self.clock += self.tick
+        return self.clock
+
+    # -- running the manager ---------------------------------------------------------------
 
     def running(self, info: dict[str, t.Any] | None = None, socket: bool = True) -> None:
         """A loaded, active daemon that answers on its API."""
@@ -165,18 +163,17 @@ class Host:
         self.engine.up = True
         self.engine.info = info or {}
 
-    def run(self, **kw: t.Any) -> dict[str, t.Any]:
-        self.last = FakeModule(self, **kw)
-        return mod.DaemonConfig(self.last).run()
+    def run(self, check_mode: bool = False, dockerd: bool = True, **params: t.Any) -> dict[str, t.Any]:
+        self.has_dockerd = dockerd
+        self.calls = []
+        full = dict(PARAMS, path=str(self.config), dropin_path=str(self.dropin))
+        full.update(params)
+        tgt = apply.make_target(full, None)
+        return apply.Manager(full, tgt, self, check_mode, True).run()
 
     def actions(self) -> list[list[str]]:
         """The commands that change something (everything but `systemctl show` and dockerd --validate)."""
-        assert self.last is not None
-        return [
-            [os.path.basename(a[0]), *a[1:]]
-            for a in self.last.commands
-            if "show" not in a and os.path.basename(a[0]) not in ("dockerd", "journalctl")
-        ]
+        return [c for c in self.calls if c[0] == "systemctl"]
 
     def snapshot(self) -> dict[str, tuple[t.Any, ...]]:
         """Every path under the host root with its kind, content, mode and mtime."""
@@ -192,18 +189,35 @@ class Host:
         return out
 
 
+PARAMS: dict[str, t.Any] = {
+    "path": None,
+    "user": None,
+    "settings": {},
+    "remove_keys": [],
+    "exclusive": False,
+    "allow_unknown_keys": [],
+    "allow_insecure_tcp": False,
+    "validate": "never",
+    "conflicts": "fail",
+    "dropin_path": None,
+    "restart": "never",
+    "service": "docker.service",
+    "socket_unit": "docker.socket",
+    "docker_host": None,
+    "timeout": 5,
+    "lock_timeout": 5,
+    "backup": True,
+}
+
+
 @pytest.fixture
 def host(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Host:
     root = tmp_path / "host"
     (root / "units").mkdir(parents=True)
     (root / "units" / "docker.service").write_text(DEBIAN_UNIT)
     (tmp_path / "ansible-tmp").mkdir()
-    engine = FakeEngine()
     monkeypatch.setattr(sd, "SYSTEM_UNIT_DIRS", (str(root / "units"),))
-    monkeypatch.setattr(mod.DaemonConfig, "host_limits", lambda self: ({}, True))
-    monkeypatch.setattr(_engine, "get", engine.get)
-    monkeypatch.setattr(mod.time, "sleep", lambda _s: None)
-    return Host(root, tmp_path / "ansible-tmp", engine)
+    return Host(root, tmp_path / "ansible-tmp", FakeEngine())
 
 
 def mode(path: pathlib.Path) -> int:
@@ -330,7 +344,7 @@ def test_validate_always_needs_a_dockerd_that_validates(host: Host) -> None:
 
 
 def test_ulimits_the_host_cannot_grant_are_refused(host: Host, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mod.DaemonConfig, "host_limits", lambda self: ({"nofile": 20000}, False))
+    host.limits = ({"nofile": 20000}, False)
     before = host.snapshot()
     settings = {"default-ulimits": {"nofile": {"Name": "nofile", "Hard": 64000, "Soft": 64000}}}
     with pytest.raises(dj.DaemonConfigError, match=r"default-ulimits\.nofile Hard=64000 exceeds the hard limit 20000"):
@@ -343,7 +357,7 @@ def test_symlinked_daemon_json_is_refused(host: Host) -> None:
     real.write_text("{}")
     host.config.symlink_to(real)
     before = host.snapshot()
-    with pytest.raises(dj.DaemonConfigError) as err:
+    with pytest.raises(files.UnsafePathError) as err:
         host.run(settings={"icc": False})
     assert str(err.value).startswith(f"{host.config} is a symlink (to {str(real)!r}); refusing to follow it")
     assert host.snapshot() == before
@@ -352,7 +366,7 @@ def test_symlinked_daemon_json_is_refused(host: Host) -> None:
 def test_daemon_json_that_is_a_directory_is_refused(host: Host) -> None:
     host.config.mkdir()
     before = host.snapshot()
-    with pytest.raises(dj.DaemonConfigError) as err:
+    with pytest.raises(files.FileError) as err:
         host.run(settings={"icc": False})
     assert str(err.value) == f"{host.config} exists but is not a regular file; nothing was written"
     assert host.snapshot() == before
@@ -459,18 +473,40 @@ def test_flag_from_the_units_environment_names_that_line(host: Host, conflicts: 
     assert host.snapshot() == before
 
 
-def test_unknown_user_is_refused(host: Host) -> None:
-    with pytest.raises(dj.DaemonConfigError, match="user='no-such-dockguard-user': no such user on this host"):
-        host.run(user="no-such-dockguard-user", path=None, settings={"icc": False})
+def test_unknown_user_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({"user": "no-such-dockguard-user", "settings": {"icc": False}}), pytest.raises(SystemExit):
+        mod.main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["msg"] == "user='no-such-dockguard-user': no such user on this host"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"timeout": 0}, "timeout=0: must be a positive number of seconds"),
+        ({"timeout": -5}, "timeout=-5: must be a positive number of seconds"),
+        ({"lock_timeout": -1}, "lock_timeout=-1: must be zero or more seconds"),
+    ],
+)
+def test_numeric_options_are_checked(
+    params: dict[str, t.Any], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({"settings": {"icc": False}, **params}), pytest.raises(SystemExit) as exit_:
+        mod.main()
+    assert exit_.value.code == 1
+    assert json.loads(capsys.readouterr().out)["msg"].startswith(message)
 
 
 # -- targets ------------------------------------------------------------------------------
 
 
 def test_system_target_defaults(host: Host) -> None:
-    fake = FakeModule(host, path=None, dropin_path=None)
-    tgt = mod.DaemonConfig(fake).target()
-    assert tgt == mod.Target(
+    tgt = apply.make_target(PARAMS, None)
+    assert tgt == Target(
         path="/etc/docker/daemon.json",
         uid=0,
         gid=0,
@@ -486,15 +522,15 @@ def test_rootless_target_defaults(host: Host) -> None:
     import pwd
 
     root = pwd.getpwuid(0)
-    fake = FakeModule(host, user=root.pw_name, path=None, dropin_path=None)
-    tgt = mod.DaemonConfig(fake).target()
+    tgt = apply.make_target(dict(PARAMS, user=root.pw_name), root)
     assert tgt.path == os.path.join(root.pw_dir, ".config/docker/daemon.json")
     assert tgt.docker_host == "unix:///run/user/0/docker.sock"
     assert tgt.unit_dirs == sd.user_unit_dirs(root.pw_dir)
-    assert tgt.dropin == os.path.join(root.pw_dir, ".config/systemd/user/docker.service.d", mod.DROPIN_NAME)
-    rc, _out, _err = mod.DaemonConfig(fake).systemctl(tgt, "daemon-reload")
+    assert tgt.dropin == os.path.join(root.pw_dir, ".config/systemd/user/docker.service.d", apply.DROPIN_NAME)
+    manager = apply.Manager(dict(PARAMS, user=root.pw_name), tgt, host, False, False)
+    rc, _out, _err = manager.systemctl("daemon-reload")
     assert rc == 0
-    assert fake.commands[-1] == ["/usr/bin/systemctl", "--user", "-M", f"{root.pw_name}@", "daemon-reload"]
+    assert host.calls[-1] == ["systemctl", "--user", "-M", f"{root.pw_name}@", "daemon-reload"]
 
 
 # -- conflicts resolved with a drop-in ------------------------------------------------------
@@ -712,16 +748,10 @@ def test_validated_by(host: Host, answer: tuple[int, str, str], validate: str, v
     host.validate_answer = answer
     result = host.run(settings={"icc": False, "live-restore": True}, validate=validate)
     assert result["validated_by"] == validated_by
-    assert host.last is not None
     if validate != "never":
-        # dockerd validated exactly the text that was then written, from the module's tmpdir
-        assert host.last.commands[0] == [
-            "/usr/bin/dockerd",
-            "--validate",
-            "--config-file",
-            str(host.tmp / "daemon.json"),
-        ]
-        assert host.last.validated_text == host.config.read_text() == dj.render({"icc": False, "live-restore": True})
+        # dockerd validated exactly the text that was then written
+        assert host.calls[0] == ["/usr/bin/dockerd", "--validate"]
+        assert host.validated_text == host.config.read_text() == dj.render({"icc": False, "live-restore": True})
 
 
 # -- restart: safe apply and rollback ---------------------------------------------------------
@@ -763,8 +793,7 @@ def test_restart_confirms_the_new_settings(host: Host) -> None:
 def test_live_restore_not_enabled_by_reload_is_a_warning(
     host: Host, monkeypatch: pytest.MonkeyPatch, reload_rc: tuple[int, str, str], enables: bool, warning: str
 ) -> None:
-    clock = iter(range(0, 10**6, 2))  # each look at the clock is two seconds later
-    monkeypatch.setattr(mod.time, "monotonic", lambda: float(next(clock)))
+    host.tick = 2.0  # each look at the clock is two seconds later
     host.running({"LiveRestoreEnabled": False})
     host.systemctl_rc["reload"] = reload_rc
     host.engine.reload_enables_live_restore = enables
@@ -797,21 +826,21 @@ def test_bridge_key_held_by_live_restore_is_deferred_not_rolled_back(host: Host)
 def test_daemon_reporting_other_settings_is_rolled_back(host: Host) -> None:
     host.running({"LiveRestoreEnabled": False})
     host.engine.after = [{"LiveRestoreEnabled": False}, {"LiveRestoreEnabled": False}]
-    host.journal = ["Starting up", 'level=error msg="something broke"', "module=grpc noise"]
+    host.journal_lines = ["Starting up", 'level=error msg="something broke"', "module=grpc noise"]
     host.config.write_text('{"debug": false}')
     original = host.config.read_bytes()
-    with pytest.raises(FailJson) as err:
+    with pytest.raises(apply.ApplyFailed) as err:
         host.run(settings={"live-restore": True}, restart="on_change")
-    msg = err.value.kw["msg"]
+    msg = err.value.msg
     assert msg.startswith(
         "dockerd did not come back with the new configuration: the daemon came back but reports "
         "live-restore=False where the file sets True. "
         f"Restored {host.config}; the daemon is answering again with the previous configuration."
     )
     assert msg.endswith('Journal: level=error msg="something broke"')
-    assert err.value.kw["rolled_back"] is True
-    assert err.value.kw["restored"] == [str(host.config)]
-    assert err.value.kw["journal"] == ["Starting up", 'level=error msg="something broke"']
+    assert err.value.details["rolled_back"] is True
+    assert err.value.details["restored"] == [str(host.config)]
+    assert err.value.details["journal"] == ["Starting up", 'level=error msg="something broke"']
     assert host.config.read_bytes() == original
     assert [a[1] for a in host.actions()].count("restart") == 2
 
@@ -819,9 +848,9 @@ def test_daemon_reporting_other_settings_is_rolled_back(host: Host) -> None:
 def test_daemon_that_does_not_come_back_is_rolled_back_to_no_file(host: Host) -> None:
     host.running()
     host.engine.up = False  # the API never answers
-    with pytest.raises(FailJson) as err:
+    with pytest.raises(apply.ApplyFailed) as err:
         host.run(settings={"icc": False}, restart="on_change", timeout=0)
-    msg = err.value.kw["msg"]
+    msg = err.value.msg
     assert "the Engine API at unix:///var/run/docker.sock did not answer within 0s (no answer yet)" in msg
     assert f"Restored {host.config} (removed: it did not exist before)" in msg
     assert "the daemon did NOT come back with the previous configuration either" in msg
@@ -831,13 +860,12 @@ def test_daemon_that_does_not_come_back_is_rolled_back_to_no_file(host: Host) ->
 def test_failed_systemctl_restart_is_rolled_back_with_its_dropin(host: Host) -> None:
     host.running()
     host.systemctl_rc["restart"] = (1, "", "Job for docker.service failed.\nSee journalctl -xeu docker.service.")
-    with pytest.raises(FailJson) as err:
+    with pytest.raises(apply.ApplyFailed) as err:
         host.run(settings=TLS, conflicts="resolve", restart="on_change")
-    assert (
-        "systemctl restart docker.socket docker.service failed (rc=1): Job for docker.service failed"
-        in (err.value.kw["msg"])
+    assert "systemctl restart docker.socket docker.service failed (rc=1): Job for docker.service failed" in (
+        err.value.msg
     )
-    assert err.value.kw["restored"] == [f"{host.config} (removed: it did not exist before)", str(host.dropin)]
+    assert err.value.details["restored"] == [f"{host.config} (removed: it did not exist before)", str(host.dropin)]
     assert not host.config.exists()
     assert not host.dropin.exists()
 
@@ -853,7 +881,7 @@ def test_failed_systemctl_restart_is_rolled_back_with_its_dropin(host: Host) -> 
             sd.UnitError("/x/docker.service:1: malformed section header"),
             "/x/docker.service:1: malformed section header",
         ),
-        (mod.ApplyError("the daemon did not come back"), "the daemon did not come back"),
+        (apply.ApplyFailed("the daemon did not come back", restored=[]), "the daemon did not come back"),
         (RuntimeError("boom"), "unexpected error: boom"),
     ],
 )
@@ -862,10 +890,10 @@ def test_main_reports_errors_as_failures(
 ) -> None:
     from ansible.module_utils.testing import patch_module_args
 
-    def boom(self: mod.DaemonConfig) -> dict[str, t.Any]:
+    def boom(module: t.Any) -> dict[str, t.Any]:
         raise error
 
-    monkeypatch.setattr(mod.DaemonConfig, "run", boom)
+    monkeypatch.setattr(mod, "run", boom)
     with patch_module_args({"settings": {"icc": False}}), pytest.raises(SystemExit) as exit_:
         mod.main()
     assert exit_.value.code == 1
@@ -879,11 +907,11 @@ def test_main_returns_the_result(monkeypatch: pytest.MonkeyPatch, capsys: pytest
 
     seen: dict[str, t.Any] = {}
 
-    def run(self: mod.DaemonConfig) -> dict[str, t.Any]:
-        seen.update(self.p)
+    def run(module: t.Any) -> dict[str, t.Any]:
+        seen.update(module.params)
         return {"changed": False, "path": "/etc/docker/daemon.json", "config": {}}
 
-    monkeypatch.setattr(mod.DaemonConfig, "run", run)
+    monkeypatch.setattr(mod, "run", run)
     with patch_module_args({"settings": {"icc": False}}), pytest.raises(SystemExit) as exit_:
         mod.main()
     assert exit_.value.code == 0
@@ -903,18 +931,75 @@ def test_main_returns_the_result(monkeypatch: pytest.MonkeyPatch, capsys: pytest
     ],
 )
 def test_notable_journal_lines(journal: list[str], limit: int, expected: list[str]) -> None:
-    assert mod.notable(journal, limit) == expected
+    assert apply.notable(journal, limit) == expected
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another user needs root")
-def test_directories_made_for_a_rootless_user_are_all_theirs(host: Host, tmp_path: pathlib.Path) -> None:
+def test_directories_made_for_a_rootless_user_are_all_theirs(tmp_path: pathlib.Path) -> None:
     """~/.config did not exist: it, ~/.config/docker and the file all belong to the user."""
     home = tmp_path / "home" / "alice"
     home.mkdir(parents=True)
+    uid, gid = (65534, 65534) if os.geteuid() == 0 else (os.geteuid(), os.getegid())
+    os.chown(home, uid, gid)
     path = home / ".config" / "docker" / "daemon.json"
-    fake = FakeModule(host)
-    fake.atomic_move = os.replace  # type: ignore[attr-defined]
-    mod.DaemonConfig(fake).write(str(path), "{}\n", 65534, 65534)
+    tgt = Target(str(path), uid, gid, str(home), "alice", "unix:///x", (), str(home / "d.conf"))
+    SystemHost(FileModule()).write(tgt, str(path), "{}\n")
     owners = {p: (p.stat().st_uid, p.stat().st_gid) for p in (home, home / ".config", path.parent, path)}
-    assert owners == {home: (0, 0), home / ".config": (65534, 65534), path.parent: (65534, 65534), path: (65534, 65534)}
+    assert set(owners.values()) == {(uid, gid)}
     assert oct(path.stat().st_mode & 0o777) == "0o644"
+
+
+# -- issue 9 regressions -------------------------------------------------------------------------
+
+
+def test_masked_service_is_named_as_masked(host: Host) -> None:
+    host.units_state = {"docker.service": {"LoadState": "masked", "MainPID": "0"}}
+    before = host.snapshot()
+    with pytest.raises(dj.DaemonConfigError, match=r"docker.service is masked on this host.*systemctl unmask"):
+        host.run(settings={"icc": False}, restart="on_change")
+    assert host.snapshot() == before
+
+
+def test_unknown_key_suggests_the_key_it_extends(host: Host) -> None:
+    with pytest.raises(dj.DaemonConfigError, match=r"unknown key 'icc_enable' \(did you mean 'icc'\?\)"):
+        host.run(settings={"icc_enable": False})
+
+
+def test_a_huge_daemon_json_is_refused_not_carried_into_the_result(host: Host) -> None:
+    host.config.write_text('{"labels": ["' + "x" * (2 * 1024 * 1024) + '"]}')
+    with pytest.raises(files.FileError, match=r"is \d+ bytes, more than the 1048576 bytes"):
+        host.run(settings={"icc": False})
+
+
+def test_the_journal_line_that_explains_a_failed_start_is_in_the_message(host: Host) -> None:
+    host.running()
+    host.engine.up = False
+    host.journal_lines = (
+        ["Starting Docker Application Container Engine..."]
+        + ['time="x" level=info msg="Starting up"'] * 30
+        + [
+            "failed to start daemon: Error initializing network controller",
+            "mkdir /proc/dockerdata: no such file or directory",
+        ]
+        + [f'time="x" level=info msg="shutdown {i}"' for i in range(60)]
+        + ["docker.service: Main process exited, code=exited, status=1/FAILURE"]
+    )
+    with pytest.raises(apply.ApplyFailed) as err:
+        host.run(settings={"data-root": "/proc/dockerdata"}, restart="on_change", timeout=3)
+    assert "mkdir /proc/dockerdata: no such file or directory" in err.value.msg
+    assert len(err.value.details["journal"]) == apply.JOURNAL_LINES
+
+
+def test_a_run_waits_for_the_lock_and_says_so_when_it_cannot_have_it(tmp_path: pathlib.Path) -> None:
+    from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
+
+    lock_dir = str(tmp_path / "locks")
+    with lock.exclusive("daemon_config::docker.service", "the daemon of /etc/docker/daemon.json", 1, lock_dir):
+        with (
+            pytest.raises(lock.LockTimeout, match=r"another run is changing the daemon of /etc/docker/daemon.json"),
+            lock.exclusive("daemon_config::docker.service", "the daemon of /etc/docker/daemon.json", 0.3, lock_dir),
+        ):
+            pass  # pragma: no cover
+        with lock.exclusive("daemon_config:alice:docker.service", "another daemon", 0.3, lock_dir):
+            pass  # another daemon's lock is independent
+    with lock.exclusive("daemon_config::docker.service", "again", 0.3, lock_dir):
+        pass  # released
