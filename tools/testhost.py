@@ -102,6 +102,17 @@ def ensure_image(distro: str) -> str:
     name = image_name(distro)
     if quiet(["docker", "image", "inspect", name]):
         return name
+    # Scenarios run side by side: one image build (and one apt-get) at a time, the others wait and reuse it.
+    import fcntl
+
+    with open("/var/lock/dockguard-testhost-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if quiet(["docker", "image", "inspect", name]):
+            return name
+        return _build_image(distro, name)
+
+
+def _build_image(distro: str, name: str) -> str:
     if shutil.which("debootstrap") is None:
         log("installing debootstrap")
         run(["apt-get", "update", "-qq"])
