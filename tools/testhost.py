@@ -21,6 +21,8 @@ where that works. See docs/test-hosts.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
 DISTROS: dict[str, str] = {"debian12": "bookworm", "debian13": "trixie"}
 MIRROR = os.environ.get("DOCKGUARD_MIRROR", "http://deb.debian.org/debian")
@@ -42,6 +45,12 @@ PACKAGES = [
     "iproute2",
     "ca-certificates",
 ]
+# Inside the image: apt kept lean (test hosts reach Debian's archive like real
+# servers), and no console getty fighting over a missing tty.
+APT_CONF = 'APT::Install-Recommends "false";\nAcquire::Languages "none";\n'
+MASKED_UNITS = ("getty.target", "console-getty.service")
+IMAGE_CMD = 'CMD ["/sbin/init"]'
+RECIPE_VERSION = "v1"  # bump when _build_image() changes in a way the constants above do not show
 IMAGE_REPO = "dockguard-testhost"
 LABEL = "io.dockguard.testhost"
 DOCKERD_LOG = "/var/log/dockguard-dockerd.log"
@@ -53,6 +62,30 @@ def log(msg: str) -> None:
 
 def run(argv: list[str], check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, check=check, text=True, **kw)  # type: ignore[call-overload]
+
+
+# apt on this machine may be busy (another agent's bootstrap, a parallel
+# scenario): wait for its lock instead of failing at once.
+APT_GET = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
+
+
+@contextlib.contextmanager
+def locked(name: str) -> Iterator[None]:
+    """One holder at a time on this machine (two scenarios building the same image, or installing packages)."""
+    path = os.path.join(tempfile.gettempdir(), f"dockguard-testhost-{name}.lock")
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def apt_install(*packages: str) -> None:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    with locked("apt"):
+        run([*APT_GET, "update", "-qq"], env=env)
+        run([*APT_GET, "install", "-y", "-qq", *packages], env=env, stdout=subprocess.DEVNULL)
 
 
 def quiet(argv: list[str]) -> bool:
@@ -68,11 +101,9 @@ def ensure_engine(timeout: float = 90.0) -> None:
     """Use the running engine, or install docker.io and start dockerd."""
     if engine_answers():
         return
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if shutil.which("dockerd") is None or shutil.which("docker") is None:
         log("no Docker engine here: installing docker.io from Debian's packages")
-        run(["apt-get", "update", "-qq"], env=env)
-        run(["apt-get", "install", "-y", "-qq", "docker.io"], env=env, stdout=subprocess.DEVNULL)
+        apt_install("docker.io")
     if engine_answers():  # the package's service may have started it
         return
     log(f"starting dockerd (log: {DOCKERD_LOG})")
@@ -87,8 +118,12 @@ def ensure_engine(timeout: float = 90.0) -> None:
 
 
 def recipe_digest(distro: str) -> str:
-    """A short hash of everything the image is built from: a changed recipe gets a new tag."""
-    text = "\n".join([DISTROS[distro], MIRROR, *PACKAGES, "v1"])
+    """A short hash of everything the image is built from: a changed recipe gets a new tag.
+
+    The image is cached in the engine under that tag, so a fresh clone on the same
+    machine reuses it and a changed recipe never reuses a stale one.
+    """
+    text = "\n".join([DISTROS[distro], MIRROR, *PACKAGES, APT_CONF, *MASKED_UNITS, IMAGE_CMD, RECIPE_VERSION])
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
@@ -103,20 +138,29 @@ def ensure_image(distro: str) -> str:
     if quiet(["docker", "image", "inspect", name]):
         return name
     # Scenarios run side by side: one image build (and one apt-get) at a time, the others wait and reuse it.
-    import fcntl
-
-    with open("/var/lock/dockguard-testhost-image.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if quiet(["docker", "image", "inspect", name]):
-            return name
-        return _build_image(distro, name)
+    with locked("image"):
+        if not quiet(["docker", "image", "inspect", name]):
+            _build_image(distro, name)
+            _prune_images(distro, keep=name)
+    return name
 
 
-def _build_image(distro: str, name: str) -> str:
+def _prune_images(distro: str, keep: str) -> None:
+    """Drop this distro's images of older recipes (best effort: one a container still uses stays)."""
+    listed = run(
+        ["docker", "image", "ls", "--filter", f"label={LABEL}.distro={distro}", "--format", "{{.Repository}}:{{.Tag}}"],
+        check=False,
+        capture_output=True,
+    )
+    for old in listed.stdout.split():
+        if old != keep and old.startswith(f"{IMAGE_REPO}:"):
+            run(["docker", "image", "rm", old], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _build_image(distro: str, name: str) -> None:
     if shutil.which("debootstrap") is None:
         log("installing debootstrap")
-        run(["apt-get", "update", "-qq"])
-        run(["apt-get", "install", "-y", "-qq", "debootstrap"], stdout=subprocess.DEVNULL)
+        apt_install("debootstrap")
     with tempfile.TemporaryDirectory(prefix=f"dg-{distro}-") as root:
         log(f"debootstrap {DISTROS[distro]} into {root} (about a minute)")
         run(
@@ -130,11 +174,9 @@ def _build_image(distro: str, name: str) -> str:
             ],
             stdout=subprocess.DEVNULL,
         )
-        # Test hosts reach Debian's archive like real servers; keep apt lean.
         with open(os.path.join(root, "etc/apt/apt.conf.d/90dockguard"), "w") as fh:
-            fh.write('APT::Install-Recommends "false";\nAcquire::Languages "none";\n')
-        # No console getty fighting over a missing tty.
-        for unit in ("getty.target", "console-getty.service"):
+            fh.write(APT_CONF)
+        for unit in MASKED_UNITS:
             link = os.path.join(root, "etc/systemd/system", unit)
             if not os.path.lexists(link):
                 os.symlink("/dev/null", link)
@@ -144,7 +186,7 @@ def _build_image(distro: str, name: str) -> str:
                 "docker",
                 "import",
                 "-c",
-                'CMD ["/sbin/init"]',
+                IMAGE_CMD,
                 "-c",
                 f"LABEL {LABEL}.distro={distro}",
                 "-",
@@ -156,7 +198,6 @@ def _build_image(distro: str, name: str) -> str:
         if tar.wait() != 0:
             raise SystemExit("tar of the debootstrap tree failed")
     log(f"built {name}")
-    return name
 
 
 def host_run_args() -> list[str]:
