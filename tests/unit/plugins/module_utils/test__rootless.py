@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _rootless as rl
+from ansible_collections.dockguard.hardening.plugins.module_utils._rootless import model as rl
 
 SETUID = stat.S_IFREG | stat.S_ISUID | 0o755
 PLAIN = stat.S_IFREG | 0o755
@@ -163,6 +163,30 @@ def test_bad_dockerd_args(arg: str, msg: str) -> None:
 
 def test_good_dockerd_args() -> None:
     rl.validate_args(["--iptables=false", "--debug"])
+
+
+OPTIONS = {"users": ["alice"], "state": "present", "linger": True, "dockerd_rootless": None, "dockerd_args": []}
+
+
+@pytest.mark.parametrize("timeout", [0, -1, -90])
+def test_a_timeout_must_be_positive(timeout: int) -> None:
+    with pytest.raises(rl.RootlessError, match=rf"^timeout={timeout}: must be a positive number of seconds"):
+        rl.validate_options({**OPTIONS, "timeout": timeout})
+
+
+def test_good_options() -> None:
+    rl.validate_options({**OPTIONS, "timeout": 1})
+
+
+def test_options_are_checked_with_dockerd_args() -> None:
+    with pytest.raises(rl.RootlessError, match="socket is fixed"):
+        rl.validate_options({**OPTIONS, "timeout": 90, "dockerd_args": ["-H"]})
+
+
+def test_errors_are_dockguard_errors() -> None:
+    from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+
+    assert issubclass(rl.RootlessError, DockguardError)
 
 
 def test_summarize() -> None:

@@ -4,9 +4,9 @@
 #
 # PRIVATE: this module_util is internal to dockguard.hardening and can have
 # breaking changes at any time. Do not use it from other collections.
-"""Rootless Docker per user: prerequisites, the user's systemd unit, and what the daemon reports.
+"""Rootless Docker per user, the pure part: prerequisites, the user's systemd unit, what a daemon reports.
 
-Pure functions: the module gathers facts from the host and hands them in.
+Nothing here touches the host: host.py gathers the facts and daemons.py acts on them.
 """
 
 from __future__ import annotations
@@ -16,16 +16,30 @@ import stat
 import typing as t
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _subid as si
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 # Where distributions ship the rootless launcher (Debian: docker.io's contrib; Docker's packages: /usr/bin).
 ROOTLESS_SCRIPTS = ("/usr/bin/dockerd-rootless.sh", "/usr/share/docker.io/contrib/dockerd-rootless.sh")
 UNIT_NAME = "docker.service"
-UNIT_PATH = ".config/systemd/user/docker.service"
+UNIT_DIR = ".config/systemd/user"
+UNIT_PATH = f"{UNIT_DIR}/{UNIT_NAME}"
+# The link `systemctl --user enable` makes for WantedBy=default.target.
+WANTS_PATH = f"{UNIT_DIR}/default.target.wants/{UNIT_NAME}"
 USER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-class RootlessError(Exception):
+class RootlessError(DockguardError):
     """A problem the user has to fix; the message says how."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    """The parts of a passwd entry the module uses."""
+
+    name: str
+    uid: int
+    gid: int
+    home: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +214,17 @@ def validate_args(dockerd_args: t.Sequence[str]) -> None:
                 f"dockerd_args entry {arg!r}: the rootless daemon's socket is fixed at $XDG_RUNTIME_DIR/docker.sock "
                 "by dockerd-rootless.sh; remove it"
             )
+
+
+def validate_options(params: t.Mapping[str, t.Any]) -> None:
+    """Refuse option values the argument spec's types cannot (before anything is done)."""
+    timeout = params["timeout"]
+    if timeout <= 0:
+        raise RootlessError(
+            f"timeout={timeout}: must be a positive number of seconds to wait for the user manager and each daemon "
+            "(default 90)"
+        )
+    validate_args(params["dockerd_args"])
 
 
 def docker_host(uid: int) -> str:
