@@ -42,8 +42,7 @@ docker image inspect dg-busybox:1 >/dev/null 2>&1 || {
 DIRECT = r"""
 import json, resource, subprocess, sys, time
 sys.path.insert(0, "/tmp/dg-bench")
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_audit as audit
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_facts as facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit, facts
 def run(argv):
     try:
         p = subprocess.run(argv, capture_output=True, text=True)

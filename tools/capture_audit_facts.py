@@ -23,8 +23,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 INNER = r"""
 import json, os, subprocess, sys
 sys.path.insert(0, "/tmp/dg-capture")
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_audit as audit
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_facts as facts
+from ansible_collections.dockguard.hardening.plugins.module_utils import _engine as engine
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit, facts
 
 user = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None
 
@@ -67,11 +67,12 @@ class Recorder:
     def api(self, path):
         try:
             r = real.api(path)
-        except facts.ApiError as exc:
+        except engine.EngineError as exc:
             log["api"][path] = {"error": str(exc), "status": exc.status}; raise
         log["api"][path] = r; return r
 
 res = audit.run(facts.Facts(Recorder(), tgt), ids="1.8.0")
+real.close()
 log["expected"] = {r["cis_1_8_0"]: r["status"] for r in res["results"]}
 json.dump(log, sys.stdout, indent=1, sort_keys=True)
 """

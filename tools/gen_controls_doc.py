@@ -4,11 +4,12 @@
 Every fact in the page comes from the collection:
 
 - the controls, their ids (v1.6.0 and v1.8.0), slug, title, level, scored or not and
-  remediation from plugins/module_utils/_cis_catalogue.py;
+  remediation from plugins/module_utils/_cis/catalogue.py;
 - how each control is judged, and what makes it not applicable, from the docstring of
-  its check in plugins/module_utils/_cis_checks.py: the first paragraph says how it is
-  judged, a paragraph starting "Not applicable:" says when it does not apply (in the
-  check or in a helper it calls, such as _per_container);
+  its check (plugins/module_utils/_cis/checks_<section>_*.py, registered in _cis/checks.py,
+  whose docstring states the format): the first paragraph says how it is judged, a
+  paragraph starting "Not applicable:" says when it does not apply (in the check or in a
+  helper of the _cis package it calls, such as per_container);
 - the verdicts a check can give, read from its code: the status strings of the
   Verdict(...) calls in the check and in the helpers it calls.
 
@@ -25,8 +26,10 @@ from __future__ import annotations
 import argparse
 import ast
 import inspect
+import os
 import pathlib
 import sys
+import tempfile
 import textwrap
 import types
 import typing as t
@@ -38,19 +41,17 @@ COMMAND = "python3 tools/gen_controls_doc.py"
 
 def _import_collection() -> tuple[types.ModuleType, types.ModuleType]:
     """The catalogue and the checks, from this checkout (linked as tests/unit/conftest.py does)."""
-    collections = ROOT / ".cache" / "collections"
+    # the link scripts/bootstrap.sh makes outside the checkout, or one in a temporary directory
+    collections = pathlib.Path(os.environ.get("DG_COLLECTIONS") or tempfile.mkdtemp(prefix="dg-collections-"))
     link = collections / "ansible_collections" / "dockguard" / "hardening"
     if not link.exists():
         link.parent.mkdir(parents=True, exist_ok=True)
         link.symlink_to(ROOT)
     if str(collections) not in sys.path:
         sys.path.insert(0, str(collections))
-    from ansible_collections.dockguard.hardening.plugins.module_utils import (
-        _cis_catalogue,
-        _cis_checks,
-    )
+    from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue, checks
 
-    return _cis_catalogue, _cis_checks
+    return catalogue, checks
 
 
 class GenError(Exception):
@@ -77,18 +78,24 @@ class CheckDoc(t.NamedTuple):
 
 
 class Analyzer:
-    """Reads the checks module: which helper each function calls, which statuses each can return."""
+    """Reads the checks: which helper each function calls, which statuses each can return.
+
+    checks is the registry module (_cis.checks, with CHECKS). A helper is followed when a check calls
+    it by name and it is a function of the _cis package (the check's own section module or common.py).
+    """
 
     def __init__(self, checks: types.ModuleType) -> None:
         self.checks = checks
-        self.functions: dict[str, types.FunctionType] = {
-            name: obj
-            for name, obj in vars(checks).items()
-            if isinstance(obj, types.FunctionType) and obj.__module__ == checks.__name__
-        }
+        self.package = checks.__name__.rpartition(".")[0] + "."
 
-    def _calls_and_statuses(self, fn: t.Callable[..., t.Any]) -> tuple[set[str], set[str]]:
-        calls: set[str] = set()
+    def _helper(self, fn: t.Callable[..., t.Any], name: str) -> types.FunctionType | None:
+        obj = getattr(fn, "__globals__", {}).get(name)
+        if isinstance(obj, types.FunctionType) and obj.__module__.startswith(self.package):
+            return obj
+        return None
+
+    def _calls_and_statuses(self, fn: t.Callable[..., t.Any]) -> tuple[list[t.Callable[..., t.Any]], set[str]]:
+        calls: dict[str, t.Callable[..., t.Any]] = {}
         statuses: set[str] = set()
         for node in ast.walk(_tree(fn)):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
@@ -97,9 +104,9 @@ class Analyzer:
                 statuses |= {
                     c.value for c in ast.walk(node.args[0]) if isinstance(c, ast.Constant) and isinstance(c.value, str)
                 }
-            elif node.func.id in self.functions:
-                calls.add(node.func.id)
-        return calls, statuses
+            elif (helper := self._helper(fn, node.func.id)) is not None:
+                calls[node.func.id] = helper
+        return [calls[name] for name in sorted(calls)], statuses
 
     def reach(self, fn: t.Callable[..., t.Any]) -> tuple[list[t.Callable[..., t.Any]], set[str]]:
         """The function and every module function it calls, transitively (in a stable order), and their statuses."""
@@ -113,12 +120,12 @@ class Analyzer:
             seen.append(current)
             calls, found = self._calls_and_statuses(current)
             statuses |= found
-            todo.extend(self.functions[name] for name in sorted(calls))
+            todo.extend(calls)
         return seen, statuses
 
     def describe(self, check_name: str) -> CheckDoc:
         fn = self.checks.CHECKS[check_name]
-        where = f"check {check_name!r} ({fn.__qualname__} in plugins/module_utils/_cis_checks.py)"
+        where = f"check {check_name!r} ({fn.__qualname__} in {fn.__module__.rpartition('.')[2]}.py)"
         if not fn.__doc__ or not fn.__doc__.strip():
             raise GenError(f"{where} has no docstring: its first paragraph says how the control is judged")
         doc = fn.__doc__
@@ -214,7 +221,7 @@ def generate() -> str:
     out = [
         "# CIS Docker Benchmark controls",
         "",
-        f"<!-- Generated by {COMMAND} from plugins/module_utils/_cis_catalogue.py and _cis_checks.py; do not edit. -->",
+        f"<!-- Generated by {COMMAND} from plugins/module_utils/_cis/catalogue.py and the checks; do not edit. -->",
         "",
         f"Every control `dockguard.hardening.cis_audit` judges: the {len(cat.CONTROLS)} controls of the "
         f'{cat.BENCHMARK} v{cat.VERSION}, and v1.8.0\'s new 2.7 (judged only with `ids: "1.8.0"`). '

@@ -5,7 +5,7 @@
 
 Each filter is documented in its own file beside this one (cis_html.yml, ...), as
 ansible-doc expects for a plugin file that holds several filters; the work is done
-in plugins/module_utils/_cis_report.py.
+in plugins/plugin_utils/_cis_report.py (controller-side code).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_report
+from ansible_collections.dockguard.hardening.plugins.plugin_utils import _cis_report
 
 _R = t.TypeVar("_R")
 

@@ -4,10 +4,16 @@
 #
 # PRIVATE: this module_util is internal to dockguard.hardening and can have
 # breaking changes at any time. Do not use it from other collections.
-"""A minimal Docker Engine API client over the UNIX socket (stdlib only).
+"""The Docker Engine API over the daemon's UNIX socket (stdlib only).
 
 Used on managed hosts, where the docker SDK may not be installed, to ask the
-running daemon what it really does after a configuration change.
+running daemon what it really does.
+
+Client is the one client: it keeps one connection alive between requests,
+retries a bounded number of times when the connection breaks (a kept-alive
+connection the daemon closed, a reset), and raises EngineError, a
+DockguardError, for every failure. get() is a one-request Client for callers
+that ask once.
 """
 
 from __future__ import annotations
@@ -20,9 +26,26 @@ import re
 import socket
 import typing as t
 
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
-class EngineError(Exception):
-    """The daemon did not answer, or answered with an error."""
+# Errors of a connection that broke: worth one more try on a fresh connection.
+# A socket that is missing, refused or forbidden, or a timeout, is not retried:
+# the daemon is not there (or hangs), and trying again only doubles the wait.
+_BROKEN = (
+    BrokenPipeError,
+    ConnectionResetError,
+    ConnectionAbortedError,
+    http.client.RemoteDisconnected,
+    http.client.BadStatusLine,
+)
+
+
+class EngineError(DockguardError):
+    """The daemon did not answer, or answered with an error; status is the HTTP status (0: no answer)."""
+
+    def __init__(self, msg: str, status: int = 0, **details: t.Any) -> None:
+        super().__init__(msg, **details)
+        self.status = status
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -45,28 +68,68 @@ def socket_path(docker_host: str) -> str:
     raise EngineError(f"only unix:// sockets are supported here, got {docker_host!r}")
 
 
+class Client:
+    """GET requests to one daemon over one kept-alive UNIX-socket connection.
+
+    A request whose connection breaks is sent again on a fresh connection, at
+    most retries more times. Use it as a context manager, or close() it.
+    """
+
+    def __init__(self, docker_host: str, timeout: float = 5.0, retries: int = 1) -> None:
+        self.docker_host = docker_host
+        self.path = socket_path(docker_host)
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self._conn: _UnixConnection | None = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _request(self, path: str) -> tuple[int, bytes]:
+        for attempt in range(self.retries + 1):
+            if self._conn is None:
+                self._conn = _UnixConnection(self.path, self.timeout)
+            try:
+                self._conn.request("GET", path)
+                resp = self._conn.getresponse()
+                return resp.status, resp.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                if attempt < self.retries and isinstance(exc, _BROKEN):
+                    continue
+                raise EngineError(f"{self.docker_host}: the Engine API does not answer: {exc}") from exc
+        raise EngineError(f"{self.docker_host}: the Engine API does not answer")  # pragma: no cover
+
+    def get(self, path: str) -> t.Any:
+        """GET path: the decoded JSON (the text for /_ping); EngineError on any failure."""
+        status, raw = self._request(path)
+        body = raw.decode("utf-8", "replace")
+        if status != 200:
+            raise EngineError(f"GET {path} answered {status}: {body.strip()[:200]}", status=status)
+        if path == "/_ping":
+            return body
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise EngineError(f"GET {path} returned no JSON: {body[:200]!r}", status=status) from exc
+
+
 def get(docker_host: str, path: str, timeout: float = 5.0) -> t.Any:
-    """GET path from the Engine API; the decoded JSON (or text for /_ping)."""
-    conn = _UnixConnection(socket_path(docker_host), timeout)
-    try:
-        conn.request("GET", path)
-        resp = conn.getresponse()
-        body = resp.read().decode("utf-8", "replace")
-    except OSError as exc:
-        raise EngineError(f"{docker_host}: {exc}") from exc
-    finally:
-        conn.close()
-    if resp.status != 200:
-        raise EngineError(f"GET {path} answered {resp.status}: {body.strip()[:200]}")
-    if path == "/_ping":
-        return body
-    try:
-        return json.loads(body)
-    except ValueError as exc:
-        raise EngineError(f"GET {path} returned no JSON: {body[:200]!r}") from exc
+    """GET path from the Engine API on a connection of its own; the decoded JSON (or text for /_ping)."""
+    with Client(docker_host, timeout) as client:
+        return client.get(path)
 
 
-def _security_names(info: dict[str, t.Any]) -> set[str]:
+def security_names(info: dict[str, t.Any]) -> set[str]:
+    """The names in docker info's SecurityOptions (apparmor, seccomp, userns, rootless, ...)."""
     names = set()
     for opt in info.get("SecurityOptions") or []:
         for part in str(opt).split(","):
@@ -90,7 +153,7 @@ def observe(key: str, info: dict[str, t.Any], bridge: dict[str, t.Any] | None) -
 
     The value is in daemon.json terms, so it compares with the configured one.
     """
-    sec = _security_names(info)
+    sec = security_names(info)
     bridge_opts = (bridge or {}).get("Options") or {}
     table: dict[str, t.Callable[[], t.Any]] = {
         "live-restore": lambda: bool(info.get("LiveRestoreEnabled")),

@@ -37,7 +37,7 @@ except ImportError:
 else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
-UTC = datetime.UTC
+UTC = datetime.timezone.utc  # datetime.UTC is 3.11+; managed hosts may run Python 3.9
 
 # CIS Docker Benchmark v1.6.0 file controls for the daemon's TLS material.
 CIS_OWNER = {"ca": "3.9", "cert": "3.11", "key": "3.13"}
@@ -201,7 +201,7 @@ def _verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
             key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
         elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
             key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
-        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
             key.verify(cert.signature, cert.tbs_certificate_bytes)
         elif isinstance(key, dsa.DSAPublicKey) and algorithm is not None:
             key.verify(cert.signature, cert.tbs_certificate_bytes, algorithm)

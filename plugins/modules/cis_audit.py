@@ -26,7 +26,11 @@ description:
   - With O(user), audits that user's rootless daemon (its socket, its daemon.json, its systemd user units);
     controls that do not apply to a rootless daemon are V(not_applicable) with the reason.
   - Reports (JSON, JUnit XML, HTML) and a fleet summary are rendered from the returned RV(audit) with the
-    collection's filters; see the playbook C(dockguard.hardening.audit).
+    collection's filters (on the controller); see the playbook C(dockguard.hardening.audit).
+requirements:
+  - Python 3.9 or newer on the managed host.
+  - C(python3-cryptography) on the managed host, only for the server certificate's validity and chain in the
+    evidence of CIS 2.7 when the daemon listens on TCP; without it that evidence says so and the verdict is the same.
 extends_documentation_fragment:
   - dockguard.hardening.attributes
 attributes:
@@ -94,7 +98,8 @@ options:
         C(/run/user/UID/docker.sock) with O(user)). Only C(unix://) sockets are audited.
     type: str
   timeout:
-    description: Seconds to wait for each Engine API answer.
+    description:
+      - Seconds to wait for each Engine API answer. Must be positive.
     type: int
     default: 10
 seealso:
@@ -199,100 +204,114 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_audit as audit
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_catalogue as cat
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_facts as facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit, facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
+from ansible_collections.dockguard.hardening.plugins.module_utils._common import commands
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+
+ARGUMENT_SPEC: dict[str, t.Any] = {
+    "sections": {"type": "list", "elements": "str", "default": []},
+    "controls": {"type": "list", "elements": "str", "default": []},
+    "level": {"type": "int", "choices": [1, 2], "default": 2},
+    "ids": {"type": "str", "choices": ["1.6.0", "1.8.0"], "default": "1.6.0"},
+    "waivers": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": {
+            "id": {"type": "str", "required": True},
+            "justification": {"type": "str", "required": True},
+            "expires": {"type": "str"},
+        },
+    },
+    "user": {"type": "str"},
+    "docker_host": {"type": "str"},
+    "timeout": {"type": "int", "default": 10},
+}
 
 
-def target(module: AnsibleModule) -> facts.Target:
-    host = module.params["docker_host"]
-    if host and host.startswith("unix://"):
-        host = host[len("unix://") :]
-    if host and not host.startswith("/"):
-        module.fail_json(msg=f"docker_host={module.params['docker_host']!r}: only unix:// sockets can be audited")
-    user = module.params["user"]
+def check_numbers(params: dict[str, t.Any]) -> None:
+    """Numeric options the argument spec cannot bound (level has its choices)."""
+    if params["timeout"] <= 0:
+        raise audit.AuditError(
+            f"timeout={params['timeout']}: the seconds to wait for each Engine API answer must be positive "
+            "(the default is 10)"
+        )
+
+
+def target(params: dict[str, t.Any]) -> facts.Target:
+    """The daemon to audit: the system one, or the rootless daemon of params['user']."""
+    host = params["docker_host"]
+    sock = host[len("unix://") :] if host and host.startswith("unix://") else host
+    if sock and not sock.startswith("/"):
+        raise audit.AuditError(f"docker_host={host!r}: only unix:// sockets can be audited")
+    user = params["user"]
     if not user:
-        return facts.system_target(host)
+        return facts.system_target(sock)
     try:
         pw = pwd.getpwnam(user)
     except KeyError:
-        module.fail_json(msg=f"user={user!r}: no such user on this host")
-    return facts.rootless_target(user, pw.pw_uid, pw.pw_dir, host)
+        raise audit.AuditError(f"user={user!r}: no such user on this host") from None
+    return facts.rootless_target(user, pw.pw_uid, pw.pw_dir, sock)
 
 
 def run_command(module: AnsibleModule) -> t.Callable[[list[str]], tuple[int, str, str]]:
-    env = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+    """The Host seam's run: argv[0] looked up on PATH and in the sbin directories; rc 127 when missing."""
 
     def run(argv: list[str]) -> tuple[int, str, str]:
         binary = module.get_bin_path(argv[0], opt_dirs=["/usr/sbin", "/sbin"])
         if binary is None:
             return 127, "", f"{argv[0]}: command not found"
-        rc, out, err = module.run_command([binary, *argv[1:]], environ_update=env, expand_user_and_vars=False)
-        return rc, out, err
+        return commands.run(module, [binary, *argv[1:]])
 
     return run
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "sections": {"type": "list", "elements": "str", "default": []},
-            "controls": {"type": "list", "elements": "str", "default": []},
-            "level": {"type": "int", "choices": [1, 2], "default": 2},
-            "ids": {"type": "str", "choices": ["1.6.0", "1.8.0"], "default": "1.6.0"},
-            "waivers": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "id": {"type": "str", "required": True},
-                    "justification": {"type": "str", "required": True},
-                    "expires": {"type": "str"},
-                },
-            },
-            "user": {"type": "str"},
-            "docker_host": {"type": "str"},
-            "timeout": {"type": "int", "default": 10},
-        },
-        supports_check_mode=True,
-    )
+def run(module: AnsibleModule) -> dict[str, t.Any]:
+    """Audit the host; the RV(audit) document."""
+    params = module.params
+    check_numbers(params)
     started = time.monotonic()
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    tgt = target(module)
-    host = facts.LocalHost(run_command(module), tgt.socket, float(module.params["timeout"]))
+    tgt = target(params)
+    host = facts.LocalHost(run_command(module), tgt.socket, float(params["timeout"]))
     gathered = facts.Facts(host, tgt)
     try:
         outcome = audit.run(
             gathered,
-            ids=module.params["ids"],
-            sections=module.params["sections"],
-            controls=module.params["controls"],
-            level=module.params["level"],
-            waivers=module.params["waivers"],
+            ids=params["ids"],
+            sections=params["sections"],
+            controls=params["controls"],
+            level=params["level"],
+            waivers=params["waivers"],
         )
-    except audit.AuditError as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
-    try:
-        version: t.Any = gathered.version().get("Version")
-        api = True
-    except facts.FactError:
-        version, api = None, False
-    result = {
+        try:
+            version: t.Any = gathered.version().get("Version")
+            api = True
+        except facts.FactError:
+            version, api = None, False
+    finally:
+        host.close()
+    return {
         "host": socket.gethostname(),
-        "benchmark": {"name": cat.BENCHMARK, "version": cat.VERSION, "ids": module.params["ids"]},
+        "benchmark": {"name": cat.BENCHMARK, "version": cat.VERSION, "ids": params["ids"]},
         "started": started_at,
         "duration": round(time.monotonic() - started, 3),
         "engine": {"version": version, "api": api, "rootless": tgt.rootless, "user": tgt.user, "socket": tgt.socket},
-        "options": {
-            "level": module.params["level"],
-            "sections": module.params["sections"],
-            "controls": module.params["controls"],
-        },
+        "options": {"level": params["level"], "sections": params["sections"], "controls": params["controls"]},
         **outcome,
     }
-    module.exit_json(changed=False, audit=result, summary=outcome["summary"])
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        result = run(module)
+    except DockguardError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
+    module.exit_json(changed=False, audit=result, summary=result["summary"])
 
 
 if __name__ == "__main__":

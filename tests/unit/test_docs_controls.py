@@ -13,8 +13,8 @@ import typing as t
 
 import pytest
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_catalogue as cat
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_checks
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import checks as _cis_checks
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "cis-controls.md"

@@ -18,7 +18,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dockguard.hardening.plugins.filter import cis_report as flt
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_report as rep
+from ansible_collections.dockguard.hardening.plugins.plugin_utils import _cis_report as rep
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 FIXTURE = ROOT / "tests" / "unit" / "fixtures" / "audit_sample.json"
@@ -44,7 +44,7 @@ def ansible_env() -> dict[str, str]:
     bundled = next(p for p in ansible_collections.__path__ if pathlib.Path(p).parent.name == "site-packages")
     return {
         **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": f"{ROOT / '.cache' / 'collections'}:{pathlib.Path(bundled).parent}",
+        "ANSIBLE_COLLECTIONS_PATH": f"{os.environ['DG_COLLECTIONS']}:{pathlib.Path(bundled).parent}",
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "PATH": f"{BIN}:{os.environ.get('PATH', '')}",

@@ -18,7 +18,8 @@ import json
 import pathlib
 import typing as t
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_facts as facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._engine import EngineError
 
 HOSTS = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "hosts"
 
@@ -57,9 +58,9 @@ class ReplayHost:
         self.api_calls.append(path)
         rec = self.data["api"].get(path)
         if rec is None:
-            raise facts.ApiError(404, f"GET {path}: 404 no such object")
+            raise EngineError(f"GET {path} answered 404: no such object", status=404)
         if isinstance(rec, dict) and set(rec) == {"error", "status"}:
-            raise facts.ApiError(rec["status"], rec["error"])
+            raise EngineError(rec["error"], status=rec["status"])
         return copy.deepcopy(rec)
 
 

@@ -16,8 +16,9 @@ import typing as t
 import pytest
 from cis_replay import ReplayHost, load
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_audit as audit
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_facts as facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._engine import EngineError
 
 TODAY = datetime.date(2026, 11, 29)
 
@@ -152,7 +153,7 @@ def test_daemon_down_errors_only_the_controls_that_need_the_api() -> None:
     host = ReplayHost(data)
 
     def down(path: str) -> t.Any:
-        raise facts.ApiError(0, "the Engine API at /var/run/docker.sock does not answer: [Errno 111] refused")
+        raise EngineError("/var/run/docker.sock: the Engine API does not answer: [Errno 111] refused")
 
     host.api = down  # type: ignore[method-assign]
     target = facts.Target(**{**data["target"], "unit_dirs": tuple(data["target"]["unit_dirs"])})

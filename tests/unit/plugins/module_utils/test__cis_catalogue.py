@@ -9,8 +9,8 @@ import pathlib
 import pytest
 import yaml
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_catalogue as cat
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis_checks import CHECKS
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.checks import CHECKS
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 TSV = ROOT / "tests" / "unit" / "fixtures" / "cis_docker_controls.tsv"

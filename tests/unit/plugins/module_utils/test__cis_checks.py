@@ -20,9 +20,9 @@ import typing as t
 import pytest
 from cis_replay import facts_of, load
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_catalogue as cat
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_checks as checks
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis_facts import FactError
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import checks
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError
 
 Data = dict[str, t.Any]
 Change = t.Callable[[Data], None]

@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime
 import typing as t
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_catalogue as cat
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis_checks import CHECKS, Verdict
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis_facts import FactError, Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import checks
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import Verdict
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError, Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 STATUSES = ("fail", "error", "manual", "waived", "not_applicable", "pass")
 
 
-class AuditError(Exception):
+class AuditError(DockguardError):
     """Bad options (an unknown control id, a malformed waiver); nothing was judged."""
 
 
@@ -88,7 +90,7 @@ def parse_waivers(raw: list[dict[str, t.Any]], ids: str) -> dict[str, Waiver]:
 
 
 def judge(control: cat.Control, facts: Facts) -> Verdict:
-    fn = CHECKS[control.check]
+    fn = checks.CHECKS[control.check]
     try:
         return fn(facts, control.arg)
     except FactError as exc:
@@ -100,7 +102,7 @@ def judge(control: cat.Control, facts: Facts) -> Verdict:
 def result(
     control: cat.Control, verdict: Verdict, ids: str, waiver: Waiver | None, today: datetime.date
 ) -> dict[str, t.Any]:
-    rem = cat.remediation(control.id)
+    rem = control.fix or cat.remediation(control.id)
     status = verdict.status
     waiver_out = None
     if waiver is not None:

@@ -21,8 +21,6 @@ container.
 from __future__ import annotations
 
 import grp
-import http.client
-import json
 import os
 import pwd
 import stat
@@ -31,9 +29,13 @@ import typing as t
 from ansible_collections.dockguard.hardening.plugins.module_utils import _daemon_json as dj
 from ansible_collections.dockguard.hardening.plugins.module_utils import _engine as engine
 from ansible_collections.dockguard.hardening.plugins.module_utils import _systemd as sd
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+
+# The Engine API's one error type: Host.api raises it (status 404: no such object).
+ApiError = engine.EngineError
 
 
-class FactError(Exception):
+class FactError(DockguardError):
     """A fact could not be read; the message says why."""
 
 
@@ -69,20 +71,12 @@ def _name(lookup: t.Callable[[int], t.Any], ident: int) -> str:
         return str(ident)
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class LocalHost:
-    """The host the module runs on. run is the module's run_command seam."""
+    """The host the module runs on. run is the module's run_command seam; api the Engine API client's."""
 
     def __init__(self, run: t.Callable[[list[str]], tuple[int, str, str]], docker_socket: str, timeout: float) -> None:
         self._run = run
-        self._socket = docker_socket
-        self._timeout = timeout
-        self._conn: engine._UnixConnection | None = None
+        self._client = engine.Client(docker_socket, timeout)
 
     def stat(self, path: str) -> FileInfo:
         try:
@@ -126,23 +120,11 @@ class LocalHost:
         return self._run(argv)
 
     def api(self, path: str) -> t.Any:
-        for attempt in (1, 2):  # a kept-alive connection the daemon closed is retried once
-            if self._conn is None:
-                self._conn = engine._UnixConnection(self._socket, self._timeout)
-            try:
-                self._conn.request("GET", path)
-                resp = self._conn.getresponse()
-                body = resp.read()
-            except (OSError, http.client.HTTPException) as exc:
-                self._conn.close()
-                self._conn = None
-                if attempt == 2 or isinstance(exc, (FileNotFoundError, ConnectionRefusedError, PermissionError)):
-                    raise ApiError(0, f"the Engine API at {self._socket} does not answer: {exc}") from exc
-                continue
-            if resp.status != 200:
-                raise ApiError(resp.status, f"GET {path}: {resp.status} {body[:200].decode('utf-8', 'replace')}")
-            return json.loads(body)
-        raise ApiError(0, "unreachable")  # pragma: no cover
+        """GET path over the client's one kept-alive connection; EngineError on any failure."""
+        return self._client.get(path)
+
+    def close(self) -> None:
+        self._client.close()
 
 
 class Container(t.NamedTuple):
@@ -215,7 +197,7 @@ class Facts:
     def _api(self, path: str) -> t.Any:
         try:
             return self.host.api(path)
-        except ApiError as exc:
+        except engine.EngineError as exc:
             raise FactError(str(exc)) from exc
         except (ValueError, OSError) as exc:
             raise FactError(f"GET {path}: {exc}") from exc
@@ -227,7 +209,7 @@ class Facts:
         return t.cast("dict[str, t.Any]", self._cached("version", lambda: self._api("/version")))
 
     def security_options(self) -> set[str]:
-        return engine._security_names(self.info())
+        return engine.security_names(self.info())
 
     def containers(self) -> list[Container]:
         return t.cast("list[Container]", self._cached("containers", self._read_containers))
@@ -240,7 +222,7 @@ class Facts:
             name = ((entry.get("Names") or ["/" + cid[:12]])[0]).lstrip("/")
             try:
                 out.append(Container(name, self.host.api(f"/containers/{cid}/json")))
-            except ApiError as exc:
+            except engine.EngineError as exc:
                 if exc.status == 404:
                     self.vanished.append(name)
                     continue
@@ -255,7 +237,7 @@ class Facts:
         for entry in self._api("/images/json"):
             try:
                 doc = self.host.api(f"/images/{entry['Id']}/json")
-            except ApiError as exc:
+            except engine.EngineError as exc:
                 if exc.status == 404:
                     continue
                 raise FactError(str(exc)) from exc
@@ -381,16 +363,43 @@ class Facts:
         reason = (err or out or f"rc={rc}").strip().splitlines()[0] if (err or out) else f"rc={rc}"
         return "\n".join(texts), f"rules files only (auditctl -l: {reason})"
 
-    def group_members(self, group: str) -> list[str] | None:
+    def _account(self, table: str, name: str) -> list[str] | None:
+        """The fields of NAME's line in /etc/passwd or /etc/group, or None without one."""
         try:
-            text = self.host.read("/etc/group")
+            text = self.host.read(table)
         except OSError as exc:
-            raise FactError(f"/etc/group: {exc}") from exc
+            raise FactError(f"{table}: {exc}") from exc
         for line in text.splitlines():
             parts = line.split(":")
-            if len(parts) >= 4 and parts[0] == group:
-                return [m for m in parts[3].split(",") if m]
+            if len(parts) >= 4 and parts[0] == name:
+                return parts
         return None
+
+    def group_members(self, group: str) -> list[str] | None:
+        parts = self._account("/etc/group", group)
+        return None if parts is None else [m for m in parts[3].split(",") if m]
+
+    def account_ids(self, user: str, group: str) -> tuple[int, int]:
+        """The uid of user and the gid of group (root is 0, the audited rootless user is the target's uid)."""
+        ids = []
+        for table, name in (("/etc/passwd", user), ("/etc/group", group)):
+            if name == "root":
+                ids.append(0)
+            elif table == "/etc/passwd" and name == self.target.user:
+                ids.append(self.target.uid)
+            else:
+                parts = self._account(table, name)
+                if parts is None or not parts[2].isdigit():
+                    raise FactError(f"{table} has no entry for {name}")
+                ids.append(int(parts[2]))
+        return ids[0], ids[1]
+
+    def pem(self, path: str) -> bytes:
+        """A certificate file's bytes (never a key's: the audit does not read keys)."""
+        try:
+            return self.host.read(path).encode("utf-8", "surrogateescape")
+        except OSError as exc:
+            raise FactError(f"cannot read {path}: {exc}") from exc
 
     def mounts(self) -> list[tuple[str, str]]:
         """(mount point, filesystem source) of the host's mounts."""

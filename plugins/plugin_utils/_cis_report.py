@@ -2,13 +2,14 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# PRIVATE: this module_util is internal to dockguard.hardening and can have
+# PRIVATE: this plugin_util is internal to dockguard.hardening and can have
 # breaking changes at any time. Do not use it from other collections.
 """Reports of a CIS audit: JSON, JUnit XML, a self-contained HTML page per host, a fleet matrix and a gate.
 
 Input is the `audit` value that dockguard.hardening.cis_audit returns (see docs/reports.md);
 a registered module result holding it under `audit` is accepted too. Everything here is pure
-and stdlib only: the filter plugins in plugins/filter/cis_report.py call it on the controller.
+and stdlib only: the filter plugins in plugins/filter/cis_report.py call it on the controller
+(it lives in plugin_utils: it is never shipped to a managed host).
 
 Order everywhere is worst first: fail, error, manual, waived, not_applicable, pass, then by
 control id in numeric order (2.9 before 2.10). A waiver is never dropped: a waived control

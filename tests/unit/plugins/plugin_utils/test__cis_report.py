@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _cis_report as rep
+from ansible_collections.dockguard.hardening.plugins.plugin_utils import _cis_report as rep
 
 FIXTURE = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "audit_sample.json"
 RANK = {s: i for i, s in enumerate(rep.STATUSES)}
