@@ -21,6 +21,9 @@ description:
   - Owners and modes as the CIS Docker Benchmark v1.6.0 wants them (3.9-3.14) - CA bundle and certificate
     V(0444) or more restrictive, key V(0400) or more restrictive, owned by O(owner):O(group).
   - With the daemon's C(daemon.json), whether a daemon that listens on TCP verifies its clients (CIS 2.7).
+  - A file inside the home of a user (other than root) who owns that home, such as a client's C(~/.docker/key.pem),
+    is read by walking from the home with C(O_NOFOLLOW) at each component; a symlink or hard link there is a failed
+    C(path) finding naming the link, and is never followed.
   - Returns every judgement as a finding (RV(findings)). With O(enforce=true) the task fails when a finding is
     not ok, naming the file and the problem. The module never changes anything and never returns key material.
 extends_documentation_fragment:
@@ -71,11 +74,11 @@ options:
     type: int
     default: 30
   owner:
-    description: The user that must own the three files (by name).
+    description: The user that must own the three files, by name or numeric id.
     type: str
     default: root
   group:
-    description: The group that must own the three files (by name).
+    description: The group that must own the three files, by name or numeric id.
     type: str
     default: root
   enforce:
@@ -123,7 +126,7 @@ ok:
 findings:
   description:
     - One entry per judged fact, in the shape the CIS audit reuses.
-    - C(check) is one of C(tls_configured), C(exists), C(parse), C(owner), C(mode), C(key_matches_cert),
+    - C(check) is one of C(tls_configured), C(exists), C(path), C(parse), C(owner), C(mode), C(key_matches_cert),
       C(chains_to_ca), C(ca_constraints), C(validity), C(purpose), C(sans).
     - C(cis) is the CIS Docker Benchmark v1.6.0 control the fact belongs to, or null.
   returned: always
@@ -177,6 +180,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _tls
+from ansible_collections.dockguard.hardening.plugins.module_utils._common import files
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 KINDS = ("cacert", "cert", "key")
 MODE_KIND = {"cacert": "ca", "cert": "cert", "key": "key"}
@@ -189,21 +194,29 @@ class DaemonTLS:
         self.findings: list[_tls.Finding] = []
 
     def owner_ids(self) -> tuple[int, int]:
+        owner, group = self.p["owner"], self.p["group"]
         try:
-            uid = pwd.getpwnam(self.p["owner"]).pw_uid
+            uid = int(owner) if owner.isdigit() else pwd.getpwnam(owner).pw_uid
         except KeyError:
-            raise _tls.TLSMaterialError(f"owner={self.p['owner']!r}: no such user on this host") from None
+            raise _tls.TLSMaterialError(f"owner={owner!r}: no such user on this host") from None
         try:
-            gid = grp.getgrnam(self.p["group"]).gr_gid
+            gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
         except KeyError:
-            raise _tls.TLSMaterialError(f"group={self.p['group']!r}: no such group on this host") from None
+            raise _tls.TLSMaterialError(f"group={group!r}: no such group on this host") from None
         return uid, gid
 
     def daemon_config(self) -> dict[str, t.Any] | None:
         path = self.p["daemon_json"]
+        tree = self.user_tree(path)  # a rootless daemon's ~/.config/docker/daemon.json: never through a link
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
+            if tree is not None:
+                text = tree.read_text(tree.relative(path))
+                if text is None:
+                    return None
+                data = json.loads(text)
+            else:
+                with open(path, encoding="utf-8") as fh:
+                    data = json.load(fh)
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
@@ -212,11 +225,38 @@ class DaemonTLS:
             raise _tls.TLSMaterialError(f"{path}: not a JSON object")
         return data
 
+    def user_tree(self, path: str) -> files.UserTree | None:
+        """The home (of an account other than root, owned by it) that path lies in: links there are the user's."""
+        norm = os.path.normpath(path)
+        best: pwd.struct_passwd | None = None
+        for pw in pwd.getpwall():
+            home = os.path.normpath(pw.pw_dir) if pw.pw_dir else ""
+            if pw.pw_uid == 0 or home in ("", "/") or not norm.startswith(home.rstrip("/") + "/"):
+                continue
+            try:
+                if os.lstat(home).st_uid != pw.pw_uid:
+                    continue
+            except OSError:
+                continue
+            if best is None or len(home) > len(os.path.normpath(best.pw_dir)):
+                best = pw
+        return None if best is None else files.UserTree(best.pw_name, best.pw_uid, best.pw_gid, best.pw_dir)
+
     def read(self, kind: str, path: str) -> bytes | None:
-        """The file's bytes after judging its owner and mode; None (with a finding) when it is missing."""
+        """The file's bytes after judging its owner and mode; None (with a finding) when it is missing or refused.
+
+        A file in a user's home is read through UserTree: a symlink or hard link the user planted there is a
+        failed finding, never followed by root.
+        """
+        tree = self.user_tree(path)
         try:
-            st = os.stat(path)
+            st = tree.stat(tree.relative(path)) if tree is not None else os.stat(path)
         except FileNotFoundError:
+            st = None
+        except files.UnsafePathError as exc:
+            self.findings.append(_tls.Finding(path, "path", False, exc.msg))
+            return None
+        if st is None:
             self.findings.append(_tls.Finding(path, "exists", False, f"the {kind} file does not exist"))
             return None
         if not stat.S_ISREG(st.st_mode):
@@ -225,6 +265,12 @@ class DaemonTLS:
         attrs = _tls.FileAttrs(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode))
         widest = _tls.DEFAULT_MODES[MODE_KIND[kind]]
         self.findings += _tls.check_attrs(path, MODE_KIND[kind], attrs, widest, self.owner_ids())
+        if tree is not None:
+            try:
+                return tree.read(tree.relative(path))
+            except files.UnsafePathError as exc:
+                self.findings.append(_tls.Finding(path, "path", False, exc.msg))
+                return None
         with open(path, "rb") as fh:
             return fh.read()
 
@@ -305,6 +351,8 @@ def main() -> None:
         result = DaemonTLS(module).run()
     except _tls.TLSMaterialError as exc:
         module.fail_json(msg=str(exc))
+    except DockguardError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
     if module.params["enforce"] and not result["ok"]:

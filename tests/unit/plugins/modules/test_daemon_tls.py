@@ -32,6 +32,7 @@ def build(
     ca: bool = False,
     sans: t.Sequence[str] = (),
     end: datetime.datetime | None = None,
+    usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
@@ -55,7 +56,7 @@ def build(
                 general.append(x509.DNSName(value))
         builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
     if not ca:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256()), key
 
 
@@ -270,3 +271,82 @@ def test_bad_daemon_json_and_unknown_owner(capsys: pytest.CaptureFixture[str], m
     assert out["msg"].startswith(f"{material.daemon_json}: cannot be read as JSON")
     out = run(capsys, material.args(daemon_json="/nonexistent", cacert=material.cacert_path, owner="no-such-user"))
     assert out["msg"] == "owner='no-such-user': no such user on this host"
+
+
+# -- a client's material in a user's home: read without following the user's links -------------
+
+
+class ClientHome:
+    """alice's ~/.docker with a client certificate of the material's CA; alice is not root."""
+
+    def __init__(self, material: Material, tmp: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.uid, self.gid = (4242, 4242) if os.getuid() == 0 else (os.getuid(), os.getgid())
+        self.home = tmp / "home" / "alice"
+        self.docker = self.home / ".docker"
+        self.docker.mkdir(parents=True)
+        client, key = build("alice", (material.ca, material.ca_key), usage=ExtendedKeyUsageOID.CLIENT_AUTH)
+        self.paths = {
+            "cacert": write(self.docker / "ca.pem", cert_pem(material.ca), 0o444),
+            "cert": write(self.docker / "cert.pem", cert_pem(client), 0o444),
+            "key": write(self.docker / "key.pem", key_bytes(key), 0o400),
+        }
+        for path in (str(self.home), str(self.docker), *self.paths.values()):
+            os.chown(path, self.uid, self.gid)
+        entry = pwd.struct_passwd(("alice", "x", self.uid, self.gid, "", str(self.home), "/bin/sh"))
+        real = pwd.getpwall
+        monkeypatch.setattr(mod.pwd, "getpwall", lambda: [*real(), entry])
+
+    def args(self, material: Material, **kw: t.Any) -> dict[str, t.Any]:
+        return {
+            "daemon_json": str(material.daemon_json),
+            **self.paths,
+            "purpose": "client",
+            "owner": str(self.uid),
+            "group": str(self.gid),
+            **kw,
+        }
+
+
+@pytest.fixture
+def client(material: Material, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> ClientHome:
+    return ClientHome(material, tmp_path, monkeypatch)
+
+
+def test_client_material_in_a_home_passes(
+    capsys: pytest.CaptureFixture[str], material: Material, client: ClientHome
+) -> None:
+    out = run(capsys, client.args(material, enforce=True))
+    assert out["ok"] is True, out["failed_findings"]
+    assert ("key.pem", "key_matches_cert") in {(pathlib.Path(f["file"]).name, f["check"]) for f in out["findings"]}
+
+
+def test_a_symlinked_key_in_a_home_is_not_followed(
+    capsys: pytest.CaptureFixture[str], material: Material, client: ClientHome
+) -> None:
+    # the link points at a root key that does match nothing of alice's: followed, it would be read and judged
+    os.unlink(client.paths["key"])
+    os.symlink(material.key_path, client.paths["key"])
+    out = run(capsys, client.args(material))
+    assert failed(out) == {("key.pem", "path")}
+    detail = out["failed_findings"][0]["detail"]
+    assert detail.startswith(f"{client.paths['key']} is a symlink (to '{material.key_path}')"), detail
+    assert "key_matches_cert" not in {f["check"] for f in out["findings"]}
+
+
+def test_a_hard_link_and_a_symlinked_directory_in_a_home_are_not_followed(
+    capsys: pytest.CaptureFixture[str], material: Material, client: ClientHome
+) -> None:
+    os.unlink(client.paths["cert"])
+    os.link(material.cert_path, client.paths["cert"])
+    out = run(capsys, client.args(material))
+    assert ("cert.pem", "path") in failed(out)
+    assert "is a hard link (2 names for one file)" in next(
+        f["detail"] for f in out["failed_findings"] if f["check"] == "path"
+    )
+
+    real_dir = client.home / "real"
+    os.rename(client.docker, real_dir)
+    os.symlink(material.dir, client.docker)  # ~/.docker -> the daemon's TLS directory
+    out = run(capsys, client.args(material))
+    assert failed(out) == {("ca.pem", "path"), ("cert.pem", "path"), ("key.pem", "path")}
+    assert all(f"{client.docker} is a symlink" in f["detail"] for f in out["failed_findings"])
