@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: harden Docker hosts, show what changed, then audit them against
-# the CIS Docker Benchmark and write the reports to ./dockguard-reports.
+# The main job: harden Docker hosts (playbooks/harden.yml: the daemon role only),
+# show what changed, then audit them against every control of the CIS Docker
+# Benchmark and write the reports to ./dockguard-reports.
 #   scripts/harden.sh                  a disposable local test host (Debian 12)
 #   scripts/harden.sh -i INVENTORY ... your hosts (extra args go to ansible-playbook)
 # Runs on a fresh Debian machine as root.
