@@ -20,10 +20,18 @@ description:
     when one is free in both.
   - A free range never overlaps another owner's range, never contains the UID (or GID) of an existing account, and
     stays within C(SUB_UID_MIN)/C(SUB_UID_MAX) (C(SUB_GID_MIN)/C(SUB_GID_MAX)) of C(/etc/login.defs).
+  - Each line is read the way every program that uses the files reads it (shadow-utils' C(newuidmap), C(useradd)
+    and C(usermod); dockerd's two parsers), and a range that any of them reads counts as taken. So a line ending in
+    a carriage return (C(bob:100000:65536\r)), with blanks around it, with a fourth field, with an octal or
+    hexadecimal number, or commented out with C(#) is avoided as the program that reads it sees it.
   - The task fails, naming the line and what it clashes with, when a requested or existing range of the user overlaps
-    another owner's range or an account's ID, or holds fewer than O(min_count) IDs. Nothing is written then.
+    another owner's range or an account's ID, holds fewer than O(min_count) IDs, or is read differently by those
+    programs. Nothing is written then.
   - Lines of other owners, comments and malformed lines are left exactly as they are; the user's entry is written
     where its old line was, or appended.
+  - Both files change or neither does. Before the first write both files are planned and checked, and both targets
+    checked writable (a read-only file or mount fails here, naming the file and the reason); when the second write
+    still fails, the first file is restored as it was. Runs on the same files are serialized by a lock.
   - Files are written atomically (root:root 0644) after an optional backup.
 extends_documentation_fragment:
   - dockguard.hardening.attributes
@@ -40,7 +48,7 @@ options:
       - The user whose subordinate IDs are managed. Entries written under the user's numeric UID are recognised as
         the user's too.
       - The user must exist when O(state=present); in check mode a missing user is planned for with a warning,
-        since an earlier task of the same play would create it.
+        since a task of the same play would create it before the real run.
     type: str
     required: true
     aliases: [user]
@@ -57,21 +65,22 @@ options:
     default: present
   start:
     description:
-      - The first subordinate ID. Omit it to keep a valid existing range or allocate a free one.
+      - The first subordinate ID (0 or more). Omit it to keep a valid existing range or allocate a free one.
     type: int
   count:
     description:
-      - How many subordinate IDs to allocate (or to set, with O(start)).
+      - How many subordinate IDs to allocate (or to set, with O(start)); a positive number, at least O(min_count).
     type: int
     default: 65536
   min_count:
     description:
-      - The fewest IDs a valid range holds. Docker images carry IDs up to 65535, so a remapped root needs 65536.
+      - The fewest IDs a valid range holds (positive). Docker images carry IDs up to 65535, so a remapped root needs
+        65536.
     type: int
     default: 65536
   pool_start:
     description:
-      - The lowest ID the allocator considers (and never below C(SUB_UID_MIN) of login.defs).
+      - The lowest ID the allocator considers (positive, and never below C(SUB_UID_MIN) of login.defs).
     type: int
     default: 100000
   on_invalid:
@@ -163,32 +172,43 @@ backup_files:
   type: list
   elements: str
   sample: ["/etc/subuid.2201.2026-11-28@16:51:12~"]
+written:
+  description:
+    - On a failed write, the files left with the new content (a restore that failed as well); empty when the files
+      are as they were.
+  returned: when writing failed
+  type: list
+  elements: str
+  sample: []
+restored:
+  description: On a failed write, the files written and then restored as they were.
+  returned: when writing failed
+  type: list
+  elements: str
+  sample: ["/etc/subuid"]
 """
 
 import grp
 import os
 import pwd
-import tempfile
 import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _subid as si
+from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
-
-def read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return ""
+# How long a run waits for another run changing the same files.
+LOCK_TIMEOUT = 60
 
 
 class Subid:
-    def __init__(self, module: AnsibleModule) -> None:
+    def __init__(self, module: AnsibleModule, fs: si.HostFiles | None = None) -> None:
         self.module = module
         self.p = module.params
+        self.fs = fs or si.HostFiles(module)
 
     def accounts(self) -> tuple[dict[int, str], dict[int, str]]:
         users = {pw.pw_uid: pw.pw_name for pw in pwd.getpwall()}
@@ -215,20 +235,23 @@ class Subid:
         if self.p["state"] != "present":
             return
         if self.module.check_mode:
-            self.module.warn(f"{option}={value!r}: no such {kind} yet; planned as if an earlier task creates it")
+            self.module.warn(f"{option}={value!r}: no such {kind} yet; planned as if it exists before the real run")
             return
         raise si.SubidError(f"{option}={value!r}: no such {kind} on this host; create the {kind} first")
 
+    def read(self, path: str) -> str:
+        return self.fs.read(path) or ""
+
     def plans(self) -> list[si.Plan]:
         uid_owners, gid_owners = self.owners()
-        uid_text, gid_text = read_text(self.p["subuid_path"]), read_text(self.p["subgid_path"])
+        uid_text, gid_text = self.read(self.p["subuid_path"]), self.read(self.p["subgid_path"])
         if self.p["state"] == "absent":
             return [
                 si.plan_absent(self.p["subuid_path"], uid_text, uid_owners),
                 si.plan_absent(self.p["subgid_path"], gid_text, gid_owners),
             ]
         users, groups = self.accounts()
-        defs = si.parse_login_defs(read_text(self.p["login_defs_path"]))
+        defs = si.parse_login_defs(self.read(self.p["login_defs_path"]))
         common = {
             "count": self.p["count"],
             "start": self.p["start"],
@@ -257,27 +280,21 @@ class Subid:
         )
         return [uid_plan, gid_plan]
 
-    def write(self, path: str, text: str) -> None:
-        directory = os.path.dirname(path) or "."
-        fd, tmp = tempfile.mkstemp(prefix=".dockguard-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            if os.geteuid() == 0:
-                os.chown(tmp, 0, 0)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-
     def run(self) -> dict[str, t.Any]:
+        p = self.p
+        si.check_options(p["start"], p["count"], p["min_count"], p["pool_start"])
+        if self.module.check_mode:
+            return self.apply()
+        paths = f"{os.path.realpath(p['subuid_path'])}\0{os.path.realpath(p['subgid_path'])}"
+        with lock.exclusive(f"subid:{paths}", f"{p['subuid_path']} and {p['subgid_path']}", LOCK_TIMEOUT):
+            return self.apply()
+
+    def apply(self) -> dict[str, t.Any]:
+        """Plan both files (every check done), then write both or neither."""
         plans = self.plans()
         result: dict[str, t.Any] = {"changed": False, "removed": [], "docker_unreadable": []}
-        diffs = []
-        for key, plan in zip(("subuid", "subgid"), plans, strict=True):
+        diffs, changes = [], []
+        for key, plan in (("subuid", plans[0]), ("subgid", plans[1])):
             after = si.render(plan)
             changed = after != plan.text
             rng = plan.range
@@ -286,14 +303,17 @@ class Subid:
             result["docker_unreadable"] += si.docker_unreadable(after, plan.path)
             for warning in plan.warnings:
                 self.module.warn(warning)
-            if not changed:
-                continue
-            result["changed"] = True
-            diffs.append({"before": plan.text, "after": after, "before_header": plan.path, "after_header": plan.path})
-            if not self.module.check_mode:
-                if self.p["backup"] and os.path.exists(plan.path):
-                    result.setdefault("backup_files", []).append(self.module.backup_local(plan.path))
-                self.write(plan.path, after)
+            if changed:
+                existed = plan.text or os.path.lexists(plan.path)
+                changes.append(si.Change(plan.path, plan.text if existed else None, after))
+                diffs.append(
+                    {"before": plan.text, "after": after, "before_header": plan.path, "after_header": plan.path}
+                )
+        result["changed"] = bool(changes)
+        if changes and not self.module.check_mode:
+            done = si.commit(changes, self.fs, backup=self.p["backup"])
+            if done.backup_files:
+                result["backup_files"] = done.backup_files
         if self.module._diff:
             result["diff"] = diffs
         return result
@@ -317,14 +337,10 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    for opt in ("start", "count", "min_count", "pool_start"):
-        value = module.params[opt]
-        if value is not None and (value < 0 or (opt != "start" and value < 1)):
-            module.fail_json(msg=f"{opt}={value} must be a positive number")
     try:
         result = Subid(module).run()
-    except si.SubidError as exc:
-        module.fail_json(msg=str(exc))
+    except DockguardError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
     module.exit_json(**result)

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import re
+import typing as t
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _subid as si
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 BOUNDS = (100000, 600100000)
 P = "/etc/subuid"
@@ -59,6 +63,96 @@ def test_parse_keeps_every_line_and_numbers_them() -> None:
     ]
     assert si.parse("") == []
     assert [x.text for x in si.parse("a:1:70000")] == ["a:1:70000"]  # no final newline
+
+
+# -- each consumer's reading (shadow-utils, dockerd's two parsers) ------------------------------------
+
+SH, IT, SU = si.SHADOW, si.IDTOOLS, si.SYSUSER
+
+
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        # the issue's case: dockerd drops the CR, shadow-utils' strtoul stops at it and drops the line
+        ("bob:100000:65536\r", [("bob", 100000, 165536, [IT, SU])]),
+        # Go's TrimSpace: blanks around the line; shadow keeps them in the owner and refuses them after a number
+        ("  bob:100000:65536  ", [("bob", 100000, 165536, [IT, SU])]),
+        # strtoul skips leading blanks and reads 0x and 0 prefixes; Atoi refuses them or reads decimal
+        ("bob: 100000:65536", [("bob", 100000, 165536, [SH]), ("bob", 0, 65536, [SU])]),
+        ("bob:0x186a0:65536", [("bob", 100000, 165536, [SH]), ("bob", 0, 65536, [SU])]),
+        ("bob:0100000:65536", [("bob", 32768, 98304, [SH]), ("bob", 100000, 165536, [IT, SU])]),
+        ("bob:+100000:65536", [("bob", 100000, 165536, [SH, IT, SU])]),
+        # shadow-utils ignores fields after the third; pkg/idtools refuses the file; moby/sys/user ignores them
+        ("bob:100000:65536:x", [("bob", 100000, 165536, [SH, SU])]),
+        # no comment syntax in shadow-utils or moby/sys/user
+        ("#bob:100000:65536", [("#bob", 100000, 165536, [SH, SU])]),
+        # a NIS line is not an entry for shadow-utils
+        ("+bob:100000:65536", [("+bob", 100000, 165536, [IT, SU])]),
+        # moby/sys/user reads a bad number as 0
+        ("bob:x:65536", [("bob", 0, 65536, [SU])]),
+        # a NUL ends the line for shadow-utils (fgets + strdup)
+        ("bob:100000:65536\0junk", [("bob", 100000, 165536, [SH])]),
+        # ranges are cut at the end of the ID space; empty ones are no range
+        ("bob:4294967290:100", [("bob", 4294967290, 4294967295, [SH, IT, SU])]),
+        ("bob:100000:0", []),
+        ("bob:-5:10", []),
+        ("", []),
+        ("# comment", []),
+    ],
+)
+def test_every_consumer_reading_of_a_line(text: str, claims: list[tuple[str, int, int, list[str]]]) -> None:
+    line = si.parse_line(1, text)
+    assert sorted(line.claims) == sorted(claims)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["bob:100000:65536\r", " bob:100000:65536", "bob:0100000:65536", "bob:100000:65536:x", "bob:0x186a0:65536"],
+)
+def test_a_line_read_differently_is_not_an_entry(text: str) -> None:
+    assert not si.parse_line(1, text).is_entry
+
+
+def test_a_crlf_range_of_another_owner_is_taken() -> None:
+    # issue 9 item 4: with bob:100000:65536\r\n in the file, alice was given 100000:65536 too
+    plan = present("bob:100000:65536\r\n")
+    assert plan.new == si.Range(165536, 65536)
+    assert si.render(plan) == "bob:100000:65536\r\nalice:165536:65536\n"
+    assert si.taken("bob:100000:65536\r\n", ["alice"], {}) == [(100000, 165536)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bob: 100000:65536\n", 165536),  # shadow-utils only
+        ("#bob:100000:65536\n", 165536),  # shadow-utils and newer dockerd: no comment syntax there
+        ("bob:0100000:65536\n", 165536),  # octal 32768-98303 for shadow-utils, 100000-165535 for dockerd
+        ("bob:x:165536\n", 165536),  # newer dockerd reads 0-165535
+    ],
+)
+def test_a_range_any_consumer_reads_is_taken(text: str, expected: int) -> None:
+    assert present(text).new == si.Range(expected, 65536)
+
+
+def test_a_requested_range_over_a_crlf_line_names_the_readers() -> None:
+    with pytest.raises(si.SubidError) as exc:
+        present("bob:100000:65536\r\n", start=100000)
+    assert str(exc.value).startswith(
+        "the requested range 100000-165535 overlaps bob's range 100000-165535 at /etc/subuid:1 'bob:100000:65536\\r' "
+        "(as dockerd (pkg/idtools) and dockerd (moby/sys/user) read it)"
+    )
+
+
+def test_the_users_own_line_read_differently_is_invalid() -> None:
+    with pytest.raises(si.SubidError) as exc:
+        present("alice:300000:65536\r\n")
+    assert str(exc.value).startswith(
+        "/etc/subuid:1 'alice:300000:65536\\r' is read differently by the programs that use the file "
+        "(dockerd (pkg/idtools) and dockerd (moby/sys/user) read 'alice' 300000-365535; shadow-utils reads no range)"
+    )
+    plan = present("alice:300000:65536\r\nbob:100000:65536\n", on_invalid="replace")
+    assert si.render(plan) == "alice:165536:65536\nbob:100000:65536\n"
+    assert si.render(si.plan_absent(P, "alice:300000:65536\r\nbob:1:2\n", ["alice"])) == "bob:1:2\n"
 
 
 @pytest.mark.parametrize(
@@ -270,12 +364,31 @@ def test_append_to_a_file_without_a_final_newline() -> None:
 # -- properties on crowded files ------------------------------------------------------------
 
 NAMES = st.sampled_from(["alice", "bob", "carol", "dave", "1001", "dockremap"])
-GARBAGE = st.sampled_from(["", "# comment", "bob:1", "x:y:z", "bob:100000:65536:9", " carol:1:1", "é:1:1", "\t"])
+GARBAGE = st.sampled_from(
+    [
+        "",
+        "# comment",
+        "bob:1",
+        "x:y:z",
+        "bob:100000:65536:9",
+        " carol:1:1",
+        "é:1:1",
+        "\t",
+        # lines the consumers read differently: each range they read is taken
+        "bob:120000:65536\r",
+        "carol: 0x30d40:65536",
+        "#dave:400000:65536",
+        " dave:500000:70000 ",
+        "erin:0200000:65536",
+        "alice:150000:65536\r",
+        "1001:600000:65536 ",
+    ]
+)
 
 
 @st.composite
 def crowded_files(draw: st.DrawFn) -> str:
-    lines = []
+    lines: list[str] = []
     for _line in range(draw(st.integers(0, 30))):
         if draw(st.booleans()):
             start = draw(st.integers(0, 2_000_000))
@@ -284,11 +397,12 @@ def crowded_files(draw: st.DrawFn) -> str:
         else:
             lines.append(draw(GARBAGE))
     text = "\n".join(lines)
-    return text + "\n" if lines and draw(st.booleans()) else text
+    final_newline: bool = draw(st.booleans())
+    return text + "\n" if lines and final_newline else text
 
 
 def other_lines(text: str, owners: list[str]) -> list[str]:
-    return [x.text for x in si.parse(text) if not si.owned_by(x, owners)]
+    return [x.text for x in si.parse(text) if not si.claimed_by(x, owners)]
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -317,10 +431,11 @@ def test_allocation_never_overlaps_and_never_touches_other_lines(
         assert plan.new.count == count
         assert max(100000, pool_start) <= plan.new.start
         assert plan.new.end - 1 <= hi
-    # the range the user ends up with is disjoint from every other owner's range and every account
+    # the range the user ends up with is disjoint from every range any consumer reads on another owner's line
     for line in si.parse(after):
-        if line.is_entry and line.owner not in owners:
-            assert not rng.overlaps(line.start, line.end), (line, rng)
+        if not si.claimed_by(line, owners):
+            for _owner, start, end, _readers in line.claims:
+                assert not rng.overlaps(start, end), (line, rng)
     assert not any(rng.start <= uid < rng.end for uid in accounts)
     assert rng.count >= 65536
     # other lines are byte-for-byte the same, in the same order
@@ -335,16 +450,16 @@ def test_allocation_never_overlaps_and_never_touches_other_lines(
 @given(text=crowded_files(), start=st.integers(0, 2_000_000))
 def test_an_explicit_range_is_written_only_when_it_clashes_with_nothing(text: str, start: int) -> None:
     owners = ["alice"]
-    others = [x for x in si.parse(text) if x.is_entry and x.owner not in owners]
+    others = [x for x in si.parse(text) if not si.claimed_by(x, owners)]
     want = si.Range(start, 65536)
-    clashes = [x for x in others if want.overlaps(x.start, x.end)]
+    clashes = [x for x in others if any(want.overlaps(s, e) for _o, s, e, _r in x.claims)]
     if clashes:
         with pytest.raises(si.SubidError, match="overlaps"):
             si.plan_present(P, text, owners, {}, BOUNDS, 65536, start=start)
         return
     plan = si.plan_present(P, text, owners, {}, BOUNDS, 65536, start=start)
     after = si.render(plan)
-    assert [x for x in si.parse(after) if si.owned_by(x, owners)] == [
+    assert [x for x in si.parse(after) if si.claimed_by(x, owners)] == [
         si.Line(
             next(x.number for x in si.parse(after) if si.owned_by(x, owners)),
             f"alice:{start}:65536",
@@ -361,7 +476,7 @@ def test_an_explicit_range_is_written_only_when_it_clashes_with_nothing(text: st
 def test_absent_removes_exactly_the_users_entries(text: str) -> None:
     owners = ["alice", "1001"]
     after = si.render(si.plan_absent(P, text, owners))
-    assert not any(si.owned_by(x, owners) for x in si.parse(after))
+    assert not any(si.claimed_by(x, owners) for x in si.parse(after))
     assert other_lines(after, owners) == other_lines(text, owners)
 
 
@@ -376,3 +491,118 @@ def test_absent_removes_exactly_the_users_entries(text: str) -> None:
 )
 def test_docker_unreadable(text: str, bad: list[str]) -> None:
     assert si.docker_unreadable(text, P) == bad
+
+
+# -- both files or neither: the transaction through a fake file system ---------------------------------
+
+
+class FakeFS:
+    """Files in a dict; every call recorded; a path can refuse writes, checks or restores."""
+
+    def __init__(self, content: dict[str, str], **refuse: set[str]) -> None:
+        self.content = dict(content)
+        self.calls: list[tuple[str, str]] = []
+        self.refuse = refuse
+
+    def _maybe_fail(self, op: str, path: str) -> None:
+        self.calls.append((op, path))
+        if path in self.refuse.get(op, set()):
+            raise si.files.FileError(f"cannot write {path}: Read-only file system")
+
+    def check_writable(self, path: str) -> None:
+        self._maybe_fail("check", path)
+
+    def backup(self, path: str) -> str | None:
+        self._maybe_fail("backup", path)
+        return f"{path}.bak~"
+
+    def write(self, path: str, text: str) -> None:
+        self._maybe_fail("write", path)
+        self.content[path] = text
+
+    def restore(self, path: str, before: str | None) -> None:
+        self._maybe_fail("restore", path)
+        if before is None:
+            self.content.pop(path, None)
+        else:
+            self.content[path] = before
+
+
+UID, GID = "/etc/subuid", "/etc/subgid"
+CHANGES = [si.Change(UID, "bob:1:2\n", "bob:1:2\nalice:100000:65536\n"), si.Change(GID, None, "alice:100000:65536\n")]
+
+
+def test_commit_checks_every_file_before_the_first_write() -> None:
+    fs = FakeFS({UID: "bob:1:2\n"}, check={GID})
+    with pytest.raises(si.SubidError, match="cannot write /etc/subgid: Read-only file system"):
+        si.commit(CHANGES, fs, backup=True)
+    assert fs.calls == [("check", UID), ("check", GID)]
+    assert fs.content == {UID: "bob:1:2\n"}
+
+
+def test_commit_writes_both_in_order_after_backups() -> None:
+    fs = FakeFS({UID: "bob:1:2\n"})
+    done = si.commit(CHANGES, fs, backup=True)
+    assert fs.calls == [("check", UID), ("check", GID), ("backup", UID), ("write", UID), ("write", GID)]
+    assert done.written == [UID, GID]
+    assert done.backup_files == [f"{UID}.bak~"]
+    assert fs.content == {UID: "bob:1:2\nalice:100000:65536\n", GID: "alice:100000:65536\n"}
+
+
+def test_a_failed_second_write_restores_the_first() -> None:
+    fs = FakeFS({UID: "bob:1:2\n", GID: "bob:1:2\n"}, write={GID})
+    changes = [CHANGES[0], si.Change(GID, "bob:1:2\n", "bob:1:2\nalice:100000:65536\n")]
+    with pytest.raises(si.SubidError) as exc:
+        si.commit(changes, fs, backup=False)
+    assert fs.calls == [("check", UID), ("check", GID), ("write", UID), ("write", GID), ("restore", UID)]
+    assert fs.content == {UID: "bob:1:2\n", GID: "bob:1:2\n"}
+    assert exc.value.msg == (
+        "cannot write /etc/subgid: Read-only file system; /etc/subuid restored as it was; neither file was changed"
+    )
+    assert exc.value.details == {"changed": False, "written": [], "restored": [UID]}
+
+
+def test_a_file_the_failed_run_created_is_removed_again() -> None:
+    fs = FakeFS({}, write={UID})
+    changes = [CHANGES[1], si.Change(UID, None, "alice:100000:65536\n")]
+    with pytest.raises(si.SubidError):
+        si.commit(changes, fs, backup=True)
+    assert fs.content == {}
+
+
+def test_a_failed_restore_says_what_changed_and_where_the_backup_is() -> None:
+    fs = FakeFS({UID: "bob:1:2\n"}, write={GID}, restore={UID})
+    with pytest.raises(si.SubidError) as exc:
+        si.commit(CHANGES, fs, backup=True)
+    assert exc.value.details == {
+        "changed": True,
+        "written": [UID],
+        "restored": [],
+        "backup_files": [f"{UID}.bak~"],
+    }
+    assert "restoring /etc/subuid failed too (cannot write /etc/subuid: Read-only file system)" in exc.value.msg
+    assert "restore it from /etc/subuid.bak~" in exc.value.msg
+
+
+@pytest.mark.parametrize(
+    ("args", "msg"),
+    [
+        ({"count": 0}, "count=0 must be a positive number of IDs"),
+        ({"count": -5}, "count=-5 must be a positive number of IDs"),
+        ({"min_count": 0}, "min_count=0 must be a positive number of IDs"),
+        ({"pool_start": 0}, "pool_start=0 must be a positive ID"),
+        ({"start": -1}, "start=-1 must be 0 or more"),
+        ({"start": 4294967295}, "start=4294967295 lies beyond the ID space, whose last ID is 4294967294"),
+        ({"count": 2**40}, "count=1099511627776 lies beyond the ID space"),
+    ],
+)
+def test_numeric_options_are_checked(args: dict[str, int], msg: str) -> None:
+    opts: dict[str, t.Any] = {"start": None, "count": 65536, "min_count": 65536, "pool_start": 100000, **args}
+    with pytest.raises(si.SubidError, match=re.escape(msg)):
+        si.check_options(**opts)
+    assert issubclass(si.SubidError, DockguardError)
+
+
+def test_good_numeric_options_pass() -> None:
+    si.check_options(start=0, count=1, min_count=1, pool_start=1)
+    si.check_options(start=None, count=65536, min_count=65536, pool_start=100000)

@@ -6,6 +6,7 @@ The accounts are this machine's own (root, nobody), read through pwd/grp as on a
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pathlib
@@ -116,11 +117,11 @@ def test_missing_files_are_created(capsys: pytest.CaptureFixture[str], files: Fi
 
 def test_check_mode_predicts_and_writes_nothing(capsys: pytest.CaptureFixture[str], files: Files) -> None:
     files.subuid.write_text(CROWDED)
-    predicted = run(capsys, files.args(name="root", start=700000), check=True)
+    predicted = run(capsys, files.args(name="root", start=2000000), check=True)
     assert predicted["changed"] is True
     assert files.subuid.read_bytes().decode() == CROWDED
     assert not files.subgid.exists()
-    done = run(capsys, files.args(name="root", start=700000))
+    done = run(capsys, files.args(name="root", start=2000000))
     assert {k: done[k] for k in ("changed", "subuid", "subgid", "removed")} == {
         k: predicted[k] for k in ("changed", "subuid", "subgid", "removed")
     }
@@ -156,14 +157,21 @@ def test_a_crowded_subuid_new_user_lands_in_the_first_real_gap(
     crowded = CROWDED.replace("root:100000:65536\n", "")
     files.subuid.write_text(crowded)
     out = run(capsys, files.args(name="root"))
-    # 100000-165535 is free (nobody's account ID 65534 is below); gina's \r line is junk, not a range
+    # 100000-165535 is free (nobody's account ID 65534 is below)
     assert out["subuid"]["start"] == 100000
     assert files.subuid.read_bytes().decode() == crowded + "root:100000:65536\n"
-    # erin's range reaches 296608; a start that overlaps it is refused with the line named
+    # dave's line has a fourth field: dockerd refuses the file over it, but shadow-utils reads dave's range
+    # 231073-296608 from it; a start that overlaps it is refused with the line and its readers named
     failed = run(capsys, files.args(name="root", start=250000))
     assert failed["failed"] is True
-    assert failed["msg"].startswith("the requested range 250000-315535 overlaps erin's range 231073-296608 at ")
-    assert f"{files.subuid}:7 'erin:231073:65536'" in failed["msg"]
+    assert failed["msg"].startswith(
+        f"the requested range 250000-315535 overlaps dave's range 231073-296608 at {files.subuid}:6 "
+        "'dave:231073:65536:extra' (as shadow-utils and dockerd (moby/sys/user) read it)"
+    )
+    # gina's CRLF line is a range for dockerd: a start inside it is refused too
+    failed = run(capsys, files.args(name="root", start=700000))
+    assert "overlaps gina's range 400000-1399999" in failed["msg"]
+    assert "(as dockerd (pkg/idtools) and dockerd (moby/sys/user) read it)" in failed["msg"]
     assert files.subuid.read_bytes().decode() == crowded + "root:100000:65536\n"
 
 
@@ -239,9 +247,12 @@ def test_group_owns_the_subgid_entry(capsys: pytest.CaptureFixture[str], files: 
     [
         ({"name": "no-such-user-here"}, "name='no-such-user-here': no such user on this host; create the user first"),
         ({"name": "root", "group": "no-such-group"}, "group='no-such-group': no such group on this host"),
-        ({"name": "root", "count": -5}, "count=-5 must be a positive number"),
-        ({"name": "root", "start": -1}, "start=-1 must be a positive number"),
-        ({"name": "root", "pool_start": 0}, "pool_start=0 must be a positive number"),
+        ({"name": "root", "count": -5}, "count=-5 must be a positive number of IDs"),
+        ({"name": "root", "count": 0}, "count=0 must be a positive number of IDs"),
+        ({"name": "root", "min_count": 0}, "min_count=0 must be a positive number of IDs"),
+        ({"name": "root", "start": -1}, "start=-1 must be 0 or more"),
+        ({"name": "root", "start": 4294967295}, "start=4294967295 lies beyond the ID space"),
+        ({"name": "root", "pool_start": 0}, "pool_start=0 must be a positive ID"),
         ({"name": "root", "state": "gone"}, "value of state must be one of: present, absent, got: gone"),
         ({"name": "root", "count": "many"}, "cannot be converted to an int"),
         ({}, "missing required arguments: name"),
@@ -278,3 +289,73 @@ def test_check_mode_plans_for_a_user_an_earlier_task_creates(capsys: pytest.Capt
     assert out["subuid"]["start"] == 100000
     assert "no such user yet" in json.dumps(out["warnings"])
     assert not files.subuid.exists()
+
+
+def test_crlf_ranges_of_another_owner_are_taken_in_both_files(capsys: pytest.CaptureFixture[str], files: Files) -> None:
+    """Issue 9 item 4: with bob:100000:65536\\r\\n in both files, the new user was given bob's range too."""
+    files.subuid.write_bytes(b"bob:100000:65536\r\n")
+    files.subgid.write_bytes(b"bob:100000:65536\r\n")
+    out = run(capsys, files.args(name="root"))
+    assert (out["subuid"]["start"], out["subgid"]["start"]) == (165536, 165536)
+    assert files.subuid.read_bytes() == files.subgid.read_bytes() == b"bob:100000:65536\r\nroot:165536:65536\n"
+
+
+def refuse_rename_onto(monkeypatch: pytest.MonkeyPatch, target: pathlib.Path, err: int) -> None:
+    real_rename = os.rename
+
+    def rename(src: t.Any, dst: t.Any, *args: t.Any, **kw: t.Any) -> None:
+        if os.fsdecode(dst) == str(target):
+            raise OSError(err, os.strerror(err), os.fsdecode(dst))
+        real_rename(src, dst, *args, **kw)
+
+    monkeypatch.setattr(os, "rename", rename)
+
+
+def test_a_failed_subgid_write_restores_subuid(
+    capsys: pytest.CaptureFixture[str], files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9 item 5: subuid was rewritten, subgid not, nothing rolled back, and the result said changed=false."""
+    files.subuid.write_text("nobody:100000:65536\n")
+    files.subgid.write_text("nobody:100000:65536\n")
+    files.subuid.chmod(0o640)
+    refuse_rename_onto(monkeypatch, files.subgid, errno.EBUSY)
+    out = run(capsys, files.args(name="root", backup=False))
+    assert out["failed"] is True
+    assert out["msg"] == (
+        f"cannot write {files.subgid}: Device or resource busy; {files.subgid} was left as it was; "
+        f"{files.subuid} restored as it was; neither file was changed"
+    )
+    assert "unexpected" not in out["msg"]
+    assert (out["changed"], out["written"], out["restored"]) == (False, [], [str(files.subuid)])
+    assert files.subuid.read_text() == files.subgid.read_text() == "nobody:100000:65536\n"
+    assert stat.S_IMODE(files.subuid.stat().st_mode) == 0o640  # restored with its own mode
+    assert sorted(p.name for p in files.dir.iterdir()) == ["subgid", "subuid"]  # no temporary files left
+
+
+def test_a_read_only_subgid_stops_the_run_before_anything_is_written(
+    capsys: pytest.CaptureFixture[str], files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files.subuid.write_text("nobody:100000:65536\n")
+    files.subgid.write_text("nobody:100000:65536\n")
+    real_open = os.open
+
+    def read_only_subgid(path: t.Any, flags: int, *args: t.Any, **kw: t.Any) -> int:
+        if os.fsdecode(path) == str(files.subgid) and flags & (os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(path))
+        return real_open(path, flags, *args, **kw)
+
+    monkeypatch.setattr(os, "open", read_only_subgid)
+    out = run(capsys, files.args(name="root"))
+    assert out["failed"] is True
+    assert out["msg"] == f"cannot write {files.subgid}: Read-only file system; neither file was changed"
+    assert out["changed"] is False
+    assert files.subuid.read_text() == files.subgid.read_text() == "nobody:100000:65536\n"
+    assert backups(files) == []  # nothing backed up either: the check comes first
+
+
+def test_a_check_mode_run_says_which_file_would_change(capsys: pytest.CaptureFixture[str], files: Files) -> None:
+    files.subuid.write_text("root:100000:65536\n")
+    out = run(capsys, files.args(name="root"), check=True)
+    assert out["changed"] is True
+    assert (out["subuid"]["changed"], out["subgid"]["changed"]) == (False, True)
+    assert [d["before_header"] for d in out["diff"]] == [str(files.subgid)]
