@@ -1,5 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Two users' rootless daemons on a real host, read from the host itself."""
+"""Two users' rootless daemons on a real host, read from the host itself; and two accounts refused.
+
+mallory owns her home and plants symlinks and hard links at every path the rootless module reads or
+writes for her; each attack fails naming the link, with nothing outside her home changed (/etc and
+/usr/lib/systemd hashed before and after) and nothing done for anybody. ghost's home does not exist
+(useradd -M -d /nonexistent): refused, and nothing is created.
+"""
 
 from __future__ import annotations
 
@@ -159,12 +165,17 @@ def test_rootful_daemon_as_asked(host: t.Any) -> None:
         assert service.is_running and service.is_enabled
 
 
-def test_the_module_reports_each_daemon(host: t.Any) -> None:
-    result = module(host, "rootless", {"users": list(USERS)}, "daemons", check=True)
+ACTIONS = ("linger_enabled", "unit_written", "enabled", "started", "restarted", "stopped", "disabled", "unit_removed")
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_the_module_reports_each_daemon(host: t.Any, check: bool) -> None:
+    result = module(host, "rootless", {"users": list(USERS)}, "daemons", check=check)
     assert result["changed"] is False
     for user in USERS:
         d = result["daemons"][user]
         u = uid(host, user)
+        assert {k: d[k] for k in ACTIONS} == dict.fromkeys(ACTIONS, False)
         assert d["running"] is True
         assert d["rootless"] is True
         assert d["socket"] == f"/run/user/{u}/docker.sock"
@@ -269,8 +280,125 @@ def test_cis_audit_judges_the_users_rootless_daemon(host: t.Any, user: str) -> N
     assert audit["engine"]["socket"] == f"/run/user/{uid(host, user)}/docker.sock"
     r = {x["id"]: x for x in audit["results"]}
     assert r["2.1"]["status"] == "pass" and r["2.9"]["status"] == "pass"
+    assert r["2.3"]["status"] == "pass", r["2.3"]["evidence"]  # log-level info in the user's daemon.json
     assert r["2.14"]["status"] == "pass", r["2.14"]["evidence"]  # no-new-privileges in the user's daemon.json
     assert r["3.3"]["status"] == "not_applicable"
     assert r["3.17"]["status"] == "pass", r["3.17"]["evidence"]  # the user's daemon.json owned by the user
     assert r["3.17"]["evidence"][0].startswith(f"/home/{user}/.config/docker/daemon.json: {user}:")
     assert r["3.16"]["status"] == "pass", r["3.16"]["evidence"]
+
+
+# -- a hostile user, and a user without a home --------------------------------------------------
+
+FINGERPRINT = (
+    "find /etc /usr/lib/systemd -xdev -printf '%p %y %U:%G %m %l\\n' | sort; "
+    "find /etc /usr/lib/systemd -xdev -type f -exec sha256sum {} + | sort"
+)
+
+
+@pytest.fixture
+def untouched(host: t.Any) -> t.Iterator[None]:
+    """After the test: nothing under /etc and /usr/lib/systemd changed, and nobody refused got lingering."""
+    before = host.check_output(FINGERPRINT)
+    yield
+    after = host.check_output(FINGERPRINT)
+    changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+    assert not changed, "changed outside the home:\n" + "\n".join(changed[:20])
+    for user in ("mallory", "ghost"):
+        assert not host.file(f"/var/lib/systemd/linger/{user}").exists, user
+    assert not host.file("/nonexistent").exists
+
+
+@pytest.fixture
+def mallorys_home(host: t.Any) -> t.Iterator[None]:
+    """mallory's ~/.config removed before and after (rm removes a link itself, never its target)."""
+    host.check_output("rm -rf /home/mallory/.config")
+    yield
+    host.check_output("rm -rf /home/mallory/.config")
+
+
+def as_mallory(host: t.Any, command: str) -> None:
+    host.run_expect([0], f"runuser -u mallory -- sh -c {shlex.quote(command)}")
+
+
+ATTACKS = [
+    # (what mallory plants in her home, the link the refusal must name)
+    (
+        "mkdir -p ~/.config/systemd && ln -s /etc/systemd/system ~/.config/systemd/user",
+        "/home/mallory/.config/systemd/user is a symlink (to '/etc/systemd/system')",
+    ),
+    ("ln -s /etc ~/.config", "/home/mallory/.config is a symlink (to '/etc')"),
+    ("mkdir -p ~/.config && ln -s /etc/systemd ~/.config/systemd", "/home/mallory/.config/systemd is a symlink"),
+    (
+        "mkdir -p ~/.config/systemd/user && ln -s /usr/lib/systemd/system/docker.service "
+        "~/.config/systemd/user/docker.service",
+        "/home/mallory/.config/systemd/user/docker.service is a symlink (to '/usr/lib/systemd/system/docker.service')",
+    ),
+    (
+        "mkdir -p ~/.config/systemd/user && ln -s /etc/systemd/system ~/.config/systemd/user/default.target.wants",
+        "/home/mallory/.config/systemd/user/default.target.wants is a symlink",
+    ),
+]
+
+
+@pytest.mark.usefixtures("mallorys_home", "untouched")
+@pytest.mark.parametrize(("plant", "named"), ATTACKS, ids=["unit-dir", "config", "systemd", "unit", "wants"])
+def test_a_link_mallory_planted_is_refused_naming_it_and_nothing_is_done_for_anybody(
+    host: t.Any, plant: str, named: str
+) -> None:
+    alice_pid = user_ok(host, "alice", "systemctl --user show -p MainPID --value docker.service")
+    as_mallory(host, plant)
+    for state in ("present", "absent"):
+        with pytest.raises(AnsibleException) as failure:
+            module(host, "rootless", {"users": ["alice", "mallory"], "state": state}, "daemons")
+        msg = failure.value.result["msg"]
+        assert msg.startswith("refusing to set up rootless Docker (nothing was done for any user): mallory: "), msg
+        assert named in msg
+        assert "refusing to follow it" in msg
+    # alice, listed with her, was left as she was
+    assert user_ok(host, "alice", "systemctl --user show -p MainPID --value docker.service") == alice_pid
+
+
+@pytest.mark.usefixtures("mallorys_home", "untouched")
+def test_a_hard_link_at_the_unit_is_refused_naming_it(host: t.Any) -> None:
+    # fs.protected_hardlinks stops mallory linking root's file herself on most kernels; root makes the
+    # link here to stand for a kernel that lets her.
+    as_mallory(host, "mkdir -p ~/.config/systemd/user")
+    host.check_output("ln /usr/lib/systemd/system/docker.service /home/mallory/.config/systemd/user/docker.service")
+    with pytest.raises(AnsibleException) as failure:
+        module(host, "rootless", {"users": ["mallory"]}, "daemons")
+    assert "/home/mallory/.config/systemd/user/docker.service is a hard link" in failure.value.result["msg"]
+    assert host.file("/usr/lib/systemd/system/docker.service").user == "root"
+
+
+@pytest.mark.usefixtures("untouched")
+def test_a_user_without_a_home_is_refused_and_nothing_is_created(host: t.Any) -> None:
+    for check in (True, False):
+        with pytest.raises(AnsibleException) as failure:
+            module(host, "rootless", {"users": ["ghost"]}, "daemons", check=check)
+        assert "ghost: the home /nonexistent of user ghost does not exist; refusing" in failure.value.result["msg"]
+
+
+ROLE_REFUSALS = [
+    # (what mallory plants, the users, what the failed play must say)
+    (
+        "mkdir -p ~/.config/systemd && ln -s /etc/systemd/system ~/.config/systemd/user",
+        ["mallory"],
+        "/home/mallory/.config/systemd/user is a symlink (to '/etc/systemd/system')",
+    ),
+    # daemon_config (the role's user daemon.json) meets this one first
+    ("ln -s /etc ~/.config", ["mallory"], "/home/mallory/.config is a symlink (to '/etc')"),
+    ("true", ["alice", "ghost"], "the home /nonexistent of user ghost does not exist; refusing"),
+]
+
+
+@pytest.mark.usefixtures("mallorys_home", "untouched")
+@pytest.mark.parametrize(("plant", "users", "said"), ROLE_REFUSALS, ids=["unit-dir", "config", "no-home"])
+def test_the_role_fails_for_a_hostile_or_homeless_user_and_changes_nothing_outside(
+    host: t.Any, plant: str, users: list[str], said: str
+) -> None:
+    as_mallory(host, plant)
+    proc = converge(host, {"rootless_users": users})
+    out = plain(proc.stdout + proc.stderr)
+    assert proc.returncode != 0, out[-3000:]
+    assert said in out, out[-3000:]
