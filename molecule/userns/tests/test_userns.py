@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import typing as t
 
@@ -176,18 +175,82 @@ def test_incompatible_settings_are_refused_before_any_change(
     assert host.file("/etc/docker/daemon.json").content_string == before
 
 
-def test_a_subuid_line_dockerd_cannot_read_is_refused_by_name(host: t.Any) -> None:
-    before = host.file("/etc/subuid").content_string
+def snapshot(host: t.Any) -> dict[str, str]:
+    """What a refused run must leave as it was: the two files, daemon.json, and backups beside them."""
+    files = {p: host.file(p).content_string for p in ("/etc/subuid", "/etc/subgid", "/etc/docker/daemon.json")}
+    files["backups"] = host.check_output(
+        "ls -a /etc /etc/docker | grep -E '(subuid|subgid|daemon.json)[.].*~$|dockguard' || true"
+    )
+    return files
+
+
+def test_a_subuid_line_dockerd_cannot_read_is_refused_before_the_remap_user_exists(host: t.Any) -> None:
+    """Issue 9 item 6: the remap user was created and its ranges written before the junk line was refused."""
+    host.check_output("cp -p /etc/subuid /root/subuid.before-junk && cp -p /etc/subgid /root/subgid.before-junk")
     host.check_output("echo 'this line is not an entry' >> /etc/subuid")
+    before = snapshot(host)
     try:
-        proc = converge(host, {})
+        proc = converge(host, {"userns_remap_user": "dg-fresh"})
+        after = snapshot(host)
+        user, group = host.run("getent passwd dg-fresh"), host.run("getent group dg-fresh")
     finally:
-        host.check_output(f"printf '%s' {shlex.quote(before)} > /etc/subuid")
+        host.run("userdel dg-fresh; groupdel dg-fresh")  # only if the refusal came too late
+        host.check_output("cp -p /root/subuid.before-junk /etc/subuid && cp -p /root/subgid.before-junk /etc/subgid")
     assert proc.returncode != 0
     out = plain(proc.stdout + proc.stderr)  # errors may go to stderr
     assert "Refuse subordinate ID files dockerd cannot read" in out
     assert "/etc/subuid:9 'this line is not an entry'" in out
-    assert host.file("/etc/subuid").content_string == before
+    assert "Nothing was changed" in out
+    assert (user.rc, group.rc) == (2, 2), "the remap user or group was created before the refusal"
+    assert after == before
+
+
+def test_subid_avoids_a_crlf_range_on_the_host(host: t.Any) -> None:
+    """Issue 9 item 4: a line dockerd reads (it drops the CR) and shadow-utils does not is still a taken range."""
+    host.check_output("cp -p /etc/subuid /root/subuid.before-crlf && cp -p /etc/subgid /root/subgid.before-crlf")
+    host.check_output(rf"printf 'dg-crlf:{START + COUNT}:{COUNT}\r\n' | tee -a /etc/subuid >> /etc/subgid")
+    try:
+        result = ansible(host, "subid", {"name": "dg-pooled"}, check=True)
+    finally:
+        host.check_output("cp -p /root/subuid.before-crlf /etc/subuid && cp -p /root/subgid.before-crlf /etc/subgid")
+    assert (result["subuid"]["start"], result["subgid"]["start"]) == (START + 2 * COUNT, START + 2 * COUNT)
+
+
+def subgid_mounted(host: t.Any) -> bool:
+    return host.run("""awk '$5 == "/etc/subgid" {found=1} END {exit !found}' /proc/self/mountinfo""").rc == 0
+
+
+@pytest.mark.parametrize(
+    ("mount", "reason", "restored"),
+    [
+        # a read-only file: found before the first write
+        ("mount --bind /etc/subgid /etc/subgid && mount -o remount,bind,ro /etc/subgid", "Read-only file system", []),
+        # a file that is a mount point cannot be renamed over: found only by the write, after subuid was written
+        ("mount --bind /etc/subgid /etc/subgid", "Device or resource busy", ["/etc/subuid"]),
+    ],
+    ids=["read-only", "mount-point"],
+)
+def test_subid_changes_both_files_or_neither(host: t.Any, mount: str, reason: str, restored: list[str]) -> None:
+    """Issue 9 item 5: with /etc/subgid read-only, /etc/subuid was rewritten, nothing rolled back, changed=false."""
+    before = snapshot(host)
+    try:
+        host.check_output(mount)
+        with pytest.raises(AnsibleException) as failure:
+            ansible(host, "subid", {"name": "dg-pooled", "backup": False})
+    finally:
+        for _ in range(3):  # undo every layer of the bind mount, even after a half-done mount
+            if not subgid_mounted(host):
+                break
+            host.run("umount /etc/subgid")
+    assert not subgid_mounted(host)
+    result = failure.value.result
+    assert result["msg"].startswith(f"cannot write /etc/subgid: {reason}"), result["msg"]
+    assert result["msg"].endswith("neither file was changed"), result["msg"]
+    assert "unexpected" not in result["msg"]
+    assert result["changed"] is False
+    assert result["restored"] == restored
+    assert result["written"] == []
+    assert snapshot(host) == before
 
 
 def converge(host: t.Any, extra: dict[str, t.Any]) -> subprocess.CompletedProcess[str]:
