@@ -249,6 +249,8 @@ class ClientMaterial:
         result: dict[str, t.Any] = {
             "changed": bool(self.changes),
             "path": self.shown(),
+            "uid": self.tree.uid,
+            "gid": self.tree.gid,
             "changes": self.changes,
             "key_generated": bool(key_reason),
             "key_reason": key_reason,

@@ -112,6 +112,16 @@ path:
   returned: success
   type: str
   sample: /home/alice/.docker
+uid:
+  description: The user's uid, the owner of every file.
+  returned: success
+  type: int
+  sample: 1001
+gid:
+  description: The user's primary gid, the group of every file.
+  returned: success
+  type: int
+  sample: 1001
 changes:
   description: What was (in check mode, would be) done, one line each.
   returned: success

@@ -8,6 +8,7 @@ in name order) and run each once, not per host.
 from __future__ import annotations
 
 import json
+import time
 
 from cryptography import x509
 from test_tls import CLIENTS, PEER, TLS, get, playbook, probe, put, recap_changed, refused_handshake
@@ -76,8 +77,13 @@ def test_ssh_instead_of_tcp() -> None:
     assert config["hosts"] == ["fd://"]
     assert not {"tls", "tlsverify", "tlscacert", "tlscert", "tlskey"} & set(config)
 
-    # the docker CLI on dg-tls-a reaches dg-tls-b's daemon over SSH
-    host.run("ssh-keyscan -t ed25519 dg-tls-b > /root/.ssh/known_hosts 2>/dev/null")
+    # the docker CLI on dg-tls-a reaches dg-tls-b's daemon over SSH (sshd may still be coming back from the
+    # role's restart: wait for its host key rather than writing an empty known_hosts)
+    deadline = time.monotonic() + 30
+    while not (scan := host.run("ssh-keyscan -t ed25519 dg-tls-b 2>/dev/null").stdout.strip()):
+        assert time.monotonic() < deadline, "sshd on dg-tls-b never answered ssh-keyscan"
+        time.sleep(0.5)
+    put(host, "/root/.ssh/known_hosts", scan.encode() + b"\n", "0644")
     put(host, "/root/.ssh/config", b"Host dg-tls-b\n  IdentityFile /root/.ssh/dg_remote\n  BatchMode yes\n", "0600")
     out = host.run("DOCKER_HOST=ssh://dgremote@dg-tls-b docker info --format '{{.Name}}'")
     assert out.rc == 0, out.stderr
