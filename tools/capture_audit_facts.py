@@ -45,31 +45,27 @@ else:
 real = facts.LocalHost(run, tgt.socket, 10.0)
 log = {"target": tgt._asdict(), "stat": {}, "read": {}, "listdir": {}, "readlink": {}, "run": {}, "api": {}}
 
+# read(path), logged under log[kind][path]: the answer, or the error (with the API's status) it raised
+def recorded(kind, path, read, errors=OSError):
+    try:
+        r = read(path)
+    except errors as exc:
+        log[kind][path] = {"error": str(exc), **({"status": exc.status} if kind == "api" else {})}; raise
+    log[kind][path] = r; return r
+
 class Recorder:
     def stat(self, path):
         r = real.stat(path); log["stat"][path] = r._asdict(); return r
     def read(self, path):
-        try:
-            r = real.read(path)
-        except OSError as exc:
-            log["read"][path] = {"error": str(exc)}; raise
-        log["read"][path] = r; return r
+        return recorded("read", path, real.read)
     def listdir(self, path):
         r = real.listdir(path); log["listdir"][path] = r; return r
     def readlink(self, path):
-        try:
-            r = real.readlink(path)
-        except OSError as exc:
-            log["readlink"][path] = {"error": str(exc)}; raise
-        log["readlink"][path] = r; return r
+        return recorded("readlink", path, real.readlink)
     def run(self, argv):
         r = real.run(argv); log["run"][" ".join(argv)] = list(r); return r
     def api(self, path):
-        try:
-            r = real.api(path)
-        except engine.EngineError as exc:
-            log["api"][path] = {"error": str(exc), "status": exc.status}; raise
-        log["api"][path] = r; return r
+        return recorded("api", path, real.api, engine.EngineError)
 
 res = audit.run(facts.Facts(Recorder(), tgt), ids="1.8.0")
 real.close()

@@ -199,7 +199,6 @@ summary:
 import pwd
 import socket
 import time
-import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
@@ -207,7 +206,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit, facts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import commands
-from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import failure
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
     "sections": {"type": "list", "elements": "str", "default": []},
@@ -307,10 +306,8 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
         result = run(module)
-    except DockguardError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
+        module.fail_json(**failure(exc))  # a DockguardError's message and details, or the traceback
     module.exit_json(changed=False, audit=result, summary=result["summary"])
 
 

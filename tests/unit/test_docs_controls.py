@@ -125,11 +125,7 @@ def test_undocumented_not_applicable_is_refused(monkeypatch: pytest.MonkeyPatch)
         '        return Verdict("not_applicable", ["rootless"])\n'
         '    return Verdict("pass", [])\n'
     )
-    fake = _fake_check(source)
-    monkeypatch.setattr(gen.inspect, "getsource", _source_of(fake, source))
-    monkeypatch.setitem(_cis_checks.CHECKS, "no_aufs", fake)
-    with pytest.raises(gen.GenError, match="can return not_applicable but no docstring says when"):
-        gen.generate()
+    _generate_with(monkeypatch, "no_aufs", source, "can return not_applicable but no docstring says when")
 
 
 def test_documented_but_impossible_not_applicable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,10 +134,15 @@ def test_documented_but_impossible_not_applicable_is_refused(monkeypatch: pytest
         '    """Pass when the storage driver is not aufs.\n\n    Not applicable: never, really.\n    """\n'
         '    return Verdict("pass", [])\n'
     )
+    _generate_with(monkeypatch, "no_aufs", source, "but the code never returns it")
+
+
+def _generate_with(monkeypatch: pytest.MonkeyPatch, name: str, source: str, refusal: str) -> None:
+    """The generator, with the check NAME replaced by the one in source, refuses with that message."""
     fake = _fake_check(source)
     monkeypatch.setattr(gen.inspect, "getsource", _source_of(fake, source))
-    monkeypatch.setitem(_cis_checks.CHECKS, "no_aufs", fake)
-    with pytest.raises(gen.GenError, match="but the code never returns it"):
+    monkeypatch.setitem(_cis_checks.CHECKS, name, fake)
+    with pytest.raises(gen.GenError, match=refusal):
         gen.generate()
 
 

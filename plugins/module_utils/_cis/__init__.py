@@ -10,7 +10,7 @@
 - facts: what the audit reads from a host, behind the small Host seam, read once;
 - checks: the registry of checks (how the checks' docstrings are written is stated there);
   checks_1_host ... checks_7_swarm hold the checks of each benchmark section,
-  judging_common the helpers they share;
+  verdict.py the Verdict and registration, common.py the judging helpers they share;
 - audit: selection, waivers, one result per control, the summary.
 
 Rendering reports is controller-side: plugins/plugin_utils/_cis_report.py.

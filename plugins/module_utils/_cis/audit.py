@@ -13,8 +13,8 @@ import typing as t
 
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import checks
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import Verdict
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError, Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 STATUSES = ("fail", "error", "manual", "waived", "not_applicable", "pass")

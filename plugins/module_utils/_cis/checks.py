@@ -9,8 +9,8 @@
 The checks live in one module per benchmark section (checks_1_host.py,
 checks_2_daemon.py, checks_3_files.py, checks_4_images.py,
 checks_5_containers.py, checks_6_operations.py, checks_7_swarm.py), each
-registered there with ``@check("name")``; the helpers they share are in
-common.py. CHECKS below is all of them.
+registered there with ``@check("name")``; Verdict and the registration are in
+verdict.py, the judging helpers several sections share in common.py. CHECKS below is all of them.
 
 A check is ``fn(facts, arg) -> Verdict``: pass, fail, manual (a person must
 judge; the evidence says what was seen), or not_applicable (with the reason).
@@ -48,29 +48,27 @@ from ansible_collections.dockguard.hardening.plugins.module_utils._cis import (
     checks_6_operations,
     checks_7_swarm,
 )
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import Check, Verdict
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Check, Verdict
 
-__all__ = ["CHECKS", "SECTION_MODULES", "Check", "Verdict"]
-
-SECTION_MODULES = (
-    checks_1_host,
-    checks_2_daemon,
-    checks_3_files,
-    checks_4_images,
-    checks_5_containers,
-    checks_6_operations,
-    checks_7_swarm,
-)
+__all__ = ["CHECKS", "Check", "Verdict"]
 
 
-def _all_checks() -> dict[str, Check]:
+def _merge(*sections: dict[str, Check]) -> dict[str, Check]:
     out: dict[str, Check] = {}
-    for module in SECTION_MODULES:
-        twice = sorted(set(out) & set(module.CHECKS))
+    for checks in sections:
+        twice = sorted(set(out) & set(checks))
         if twice:
             raise ValueError(f"checks registered in two sections: {twice}")
-        out.update(module.CHECKS)
+        out.update(checks)
     return out
 
 
-CHECKS: dict[str, Check] = _all_checks()
+CHECKS: dict[str, Check] = _merge(
+    checks_1_host.CHECKS,
+    checks_2_daemon.CHECKS,
+    checks_3_files.CHECKS,
+    checks_4_images.CHECKS,
+    checks_5_containers.CHECKS,
+    checks_6_operations.CHECKS,
+    checks_7_swarm.CHECKS,
+)

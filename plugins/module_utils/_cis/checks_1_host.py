@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import Check, Verdict, registry, yesno
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError, Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, section, yesno
 
-CHECKS: dict[str, Check] = {}
-check = registry(CHECKS)
+CHECKS, check = section()
 
 
 @check("partition")

@@ -14,18 +14,11 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _tls
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import (
-    Check,
-    Verdict,
-    describe,
-    registry,
-    tcp_hosts,
-    yesno,
-)
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import tcp_hosts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError, Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, describe, section, yesno
 
-CHECKS: dict[str, Check] = {}
-check = registry(CHECKS)
+CHECKS, check = section()
 
 
 @check("rootless")

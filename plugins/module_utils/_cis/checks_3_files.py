@@ -15,11 +15,11 @@ import os
 import typing as t
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _tls
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import Check, Verdict, registry, tcp_hosts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import tcp_hosts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError, Facts, FileInfo
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, section
 
-CHECKS: dict[str, Check] = {}
-check = registry(CHECKS)
+CHECKS, check = section()
 
 
 def _file_targets(f: Facts, arg: str) -> tuple[list[str], str | None]:

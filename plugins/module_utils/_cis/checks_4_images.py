@@ -13,17 +13,11 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import (
-    FALSE_WORDS,
-    Check,
-    Verdict,
-    per_container,
-    registry,
-)
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import FALSE_WORDS, per_container
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import Container, Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, section
 
-CHECKS: dict[str, Check] = {}
-check = registry(CHECKS)
+CHECKS, check = section()
 
 
 @check("container_user")

@@ -18,17 +18,15 @@ import typing as t
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import (
     FALSE_WORDS,
     TRUE_WORDS,
-    Check,
-    Verdict,
+    none_running,
     opt,
     per_container,
-    registry,
     security_opts,
 )
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import Container, FactError, Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Check, Verdict, section
 
-CHECKS: dict[str, Check] = {}
-check = registry(CHECKS)
+CHECKS, check = section()
 
 
 @check("swarm_disabled")
@@ -150,15 +148,12 @@ def _privileged_ports(f: Facts, arg: str) -> Verdict:
 
 @check("published_ports")
 def _published_ports(f: Facts, arg: str) -> Verdict:
-    """Manual: lists each running container's published ports for a person to confirm they are needed.
-
-    Not applicable: no running containers.
-    """
-    containers = f.containers()
-    if not containers:
-        return Verdict("not_applicable", ["no running containers"])
+    """Manual: lists each running container's published ports for a person to confirm they are needed."""
+    na = none_running(f)
+    if na:
+        return na
     lines = []
-    for c in containers:
+    for c in f.containers():
         ports = [(ip or "*") + f":{hp}->{cp}" for cp, ip, hp in _port_bindings(c)]
         if ports:
             lines.append(f"{c.name}: {', '.join(ports)}")
@@ -190,14 +185,16 @@ CHECKS["host_uts"] = _mode_check("UTSMode", "own UTS namespace")
 CHECKS["host_userns"] = _mode_check("UsernsMode", "not in the host user namespace")
 
 
-@check("memory_limit")
-def _memory(f: Facts, arg: str) -> Verdict:
-    """Fail each running container without a memory limit."""
+def _limit_check(field: str, limit: str, what: str) -> Check:
+    def run(f: Facts, arg: str) -> Verdict:
+        """Fail each running container without a {limit}."""
+        return per_container(f, lambda c: None if int(c.host_config.get(field) or 0) > 0 else f"no {limit}", what)
 
-    def judge(c: Container) -> str | None:
-        return None if int(c.host_config.get("Memory") or 0) > 0 else "no memory limit"
+    return run
 
-    return per_container(f, judge, "memory limited")
+
+CHECKS["memory_limit"] = _limit_check("Memory", "memory limit", "memory limited")
+CHECKS["pids_limit"] = _limit_check("PidsLimit", "PIDs limit", "PIDs limited")
 
 
 @check("cpu_shares")
@@ -288,12 +285,11 @@ def _default_ulimits(value: t.Any) -> set[tuple[str, str, str]]:
 def _ulimit_overrides(f: Facts, arg: str) -> Verdict:
     """Pass when no running container sets ulimits of its own (the daemon's default-ulimits aside); manual
     naming those that do.
-
-    Not applicable: no running containers.
     """
+    na = none_running(f)
+    if na:
+        return na
     containers = f.containers()
-    if not containers:
-        return Verdict("not_applicable", ["no running containers"])
     # dockerd copies its default-ulimits into every container's HostConfig: those are no override
     defaults = _default_ulimits(f.setting("default-ulimits")[0])
     over = []
@@ -408,16 +404,6 @@ def _manual_containers(f: Facts, arg: str) -> Verdict:
     containers = f.containers()
     images = sorted({str((c.inspect.get("Config") or {}).get("Image")) for c in containers})
     return Verdict("manual", [f"{len(containers)} running containers from images: {', '.join(images[:10]) or 'none'}"])
-
-
-@check("pids_limit")
-def _pids_limit(f: Facts, arg: str) -> Verdict:
-    """Fail each running container without a PIDs limit."""
-
-    def judge(c: Container) -> str | None:
-        return None if int(c.host_config.get("PidsLimit") or 0) > 0 else "no PIDs limit"
-
-    return per_container(f, judge, "PIDs limited")
 
 
 @check("default_bridge")

@@ -11,11 +11,10 @@ Docstrings follow the format stated in _cis.checks.
 
 from __future__ import annotations
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import Check, Verdict, registry
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, section
 
-CHECKS: dict[str, Check] = {}
-check = registry(CHECKS)
+CHECKS, check = section()
 
 
 @check("image_sprawl")

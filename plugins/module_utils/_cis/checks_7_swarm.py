@@ -11,11 +11,10 @@ Docstrings follow the format stated in _cis.checks.
 
 from __future__ import annotations
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import Check, Verdict, registry, yesno
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import Facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, section, yesno
 
-CHECKS: dict[str, Check] = {}
-check = registry(CHECKS)
+CHECKS, check = section()
 
 
 def _swarm_only(f: Facts) -> Verdict | None:
@@ -64,9 +63,8 @@ def _overlay_encrypted(f: Facts, arg: str) -> Verdict:
     )
 
 
-@check("swarm_autolock")
-def _autolock(f: Facts, arg: str) -> Verdict:
-    """Pass when the swarm's managers auto-lock (`AutoLockManagers`).
+def _manager_only(f: Facts) -> Verdict | None:
+    """None on an active swarm's manager; else the not_applicable verdict.
 
     Not applicable: this node is not a swarm manager.
     """
@@ -75,20 +73,24 @@ def _autolock(f: Facts, arg: str) -> Verdict:
         return na
     if not (f.info().get("Swarm") or {}).get("ControlAvailable"):
         return Verdict("not_applicable", ["this node is not a swarm manager"])
+    return None
+
+
+@check("swarm_autolock")
+def _autolock(f: Facts, arg: str) -> Verdict:
+    """Pass when the swarm's managers auto-lock (`AutoLockManagers`)."""
+    na = _manager_only(f)
+    if na:
+        return na
     lock = bool(((f.swarm().get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers"))
     return yesno(lock, [f"AutoLockManagers={lock}"])
 
 
 @check("swarm_cert_expiry")
 def _swarm_cert(f: Facts, arg: str) -> Verdict:
-    """Manual: gives the swarm's `NodeCertExpiry` for a person to confirm the rotation period.
-
-    Not applicable: this node is not a swarm manager.
-    """
-    na = _swarm_only(f)
+    """Manual: gives the swarm's `NodeCertExpiry` for a person to confirm the rotation period."""
+    na = _manager_only(f)
     if na:
         return na
-    if not (f.info().get("Swarm") or {}).get("ControlAvailable"):
-        return Verdict("not_applicable", ["this node is not a swarm manager"])
     expiry = ((f.swarm().get("Spec") or {}).get("CAConfig") or {}).get("NodeCertExpiry")
     return Verdict("manual", [f"NodeCertExpiry={expiry} ns: confirm the rotation period"])

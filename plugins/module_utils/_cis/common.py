@@ -4,7 +4,7 @@
 #
 # PRIVATE: this module_util is internal to dockguard.hardening and can have
 # breaking changes at any time. Do not use it from other collections.
-"""What the checks of every section share: the Verdict, registration, and judging helpers.
+"""Judging helpers the checks of several sections share.
 
 The docstrings here follow the format stated in _cis.checks: a helper's
 "Not applicable:" paragraph counts for every check that calls it.
@@ -15,39 +15,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import Container, Facts
-
-
-class Verdict(t.NamedTuple):
-    status: str  # pass, fail, manual, not_applicable (error comes from the audit)
-    evidence: list[str]
-    items: tuple[dict[str, str], ...] = ()
-
-
-Check = t.Callable[[Facts, str], Verdict]
-
-
-def registry(checks: dict[str, Check]) -> t.Callable[[str], t.Callable[[Check], Check]]:
-    """A decorator that registers a check in checks under the name the catalogue uses."""
-
-    def check(name: str) -> t.Callable[[Check], Check]:
-        def register(fn: Check) -> Check:
-            if name in checks:
-                raise ValueError(f"check {name!r} is registered twice")
-            checks[name] = fn
-            return fn
-
-        return register
-
-    return check
-
-
-def yesno(ok: bool, evidence: list[str]) -> Verdict:
-    return Verdict("pass" if ok else "fail", evidence)
-
-
-def describe(value: t.Any, source: str) -> str:
-    """A daemon setting as evidence: its value and where it comes from."""
-    return f"{value!r} from {source}" if source != "default" else "not set (default)"
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict
 
 
 def tcp_hosts(hosts: list[str]) -> list[str]:
@@ -85,6 +53,14 @@ def per_container(f: Facts, judge: t.Callable[[Container], str | None], what: st
     if vanished:
         return Verdict("error", [f"containers vanished during the audit: {', '.join(vanished)}"], tuple(items))
     return Verdict("pass", [f"all {len(items)} running containers: {what}"], tuple(items))
+
+
+def none_running(f: Facts) -> Verdict | None:
+    """The not_applicable verdict when no container runs; None when some do.
+
+    Not applicable: no running containers.
+    """
+    return None if f.containers() else Verdict("not_applicable", ["no running containers"])
 
 
 def security_opts(c: Container) -> list[str]:

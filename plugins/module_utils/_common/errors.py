@@ -12,6 +12,7 @@ An error may carry extra result keys (a rollback report, say) in details.
 
 from __future__ import annotations
 
+import traceback
 import typing as t
 
 
@@ -22,3 +23,14 @@ class DockguardError(Exception):
         super().__init__(msg)
         self.msg = msg
         self.details = details
+
+
+def failure(exc: BaseException) -> dict[str, t.Any]:
+    """fail_json's arguments for an exception a module's main() caught.
+
+    A DockguardError gives its message and details; anything else is an
+    unexpected error, reported with its traceback.
+    """
+    if isinstance(exc, DockguardError):
+        return {"msg": exc.msg, **exc.details}
+    return {"msg": f"unexpected error: {exc}", "exception": traceback.format_exc()}

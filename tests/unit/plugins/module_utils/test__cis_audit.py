@@ -16,8 +16,7 @@ import typing as t
 import pytest
 from cis_replay import ReplayHost, load
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis import facts
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit, facts
 from ansible_collections.dockguard.hardening.plugins.module_utils._engine import EngineError
 
 TODAY = datetime.date(2026, 11, 29)

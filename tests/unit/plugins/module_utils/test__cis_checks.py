@@ -19,7 +19,9 @@ import typing as t
 
 import pytest
 from cis_replay import facts_of, load
+from test__tls import DAY, NOW, make_ca, make_leaf, pem
 
+from ansible_collections.dockguard.hardening.plugins.module_utils import _tls
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import checks
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError
@@ -1330,6 +1332,115 @@ case(
     arg="tls:tlskey 400",
 )
 case("real: server cert 0444", "file_mode", FULL, "pass", "server-cert.pem: root:root 0444", arg="tls:tlscert 444")
+
+# 2.7's evidence: the server certificate's validity and chain, read with _tls (the verdict stays the
+# configuration's); 3.9-3.14: owners (by id) and modes judged by _tls.check_attrs.
+CA = make_ca("dockguard test CA")
+OTHER_CA = make_ca("another CA")
+CA_PEM = pem(CA[0]).decode()
+CERT, KEY = "/etc/docker/tls/server-cert.pem", "/etc/docker/tls/server-key.pem"
+
+
+def certificates(leaf: str, ca: str = CA_PEM) -> Change:
+    return both(read(CERT, leaf), read("/etc/docker/tls/ca.pem", ca))
+
+
+case(
+    "real: server certificate signed by the configured CA",
+    "tls",
+    FULL,
+    "pass",
+    f"server certificate {CERT} valid until",
+    certificates(pem(make_leaf(CA)[0]).decode()),
+)
+case(
+    "real: chain verified by the configured CA",
+    "tls",
+    FULL,
+    "pass",
+    "issued by CN=dockguard test CA: verified by the configured CA /etc/docker/tls/ca.pem",
+    certificates(pem(make_leaf(CA)[0]).decode()),
+)
+case(
+    "real: server certificate from another CA (evidence only)",
+    "tls",
+    FULL,
+    "pass",
+    "issued by CN=another CA: not verified by the configured CA /etc/docker/tls/ca.pem: not signed by any CA",
+    certificates(pem(make_leaf(OTHER_CA)[0]).decode()),
+)
+case(
+    "real: expired server certificate (evidence only)",
+    "tls",
+    FULL,
+    "pass",
+    f"server certificate {CERT} expired on",
+    certificates(pem(make_leaf(CA, start=NOW - 30 * DAY, end=NOW - 2 * DAY)[0]).decode()),
+)
+case(
+    "real: server certificate unreadable",
+    "tls",
+    FULL,
+    "pass",
+    f"server certificate not examined: cannot read {CERT}",
+)
+case(
+    "TLS dropped: no certificate examined",
+    "tls",
+    STOCK,
+    "fail",
+    "tlscert=None",
+    both(NO_H, daemon_json(hosts=["tcp://127.0.0.1:2375"]), certificates(pem(make_leaf(CA)[0]).decode())),
+)
+case(
+    "real: CA certificate owned by alice",
+    "file_owner",
+    FULL,
+    "fail",
+    "/etc/docker/tls/ca.pem: alice:alice 0444 (file), expected root:root (owned by 1000:1000, expected 0:0)",
+    stat("/etc/docker/tls/ca.pem", owner="alice", group="alice", uid=1000, gid=1000),
+    "tls:tlscacert root:root",
+)
+case(
+    "real: server key group-readable",
+    "file_mode",
+    FULL,
+    "fail",
+    f"{KEY}: root:root 0440 (file), expected 0400 or stricter (mode 0440 grants 0040 beyond 0400; set 0400)",
+    stat(KEY, mode=0o440),
+    "tls:tlskey 400",
+)
+case(
+    "real: setuid server certificate",
+    "file_mode",
+    FULL,
+    "fail",
+    "mode 4444 grants 4000 beyond 0444",
+    stat(CERT, mode=0o4444),
+    "tls:tlscert 444",
+)
+ALICE_TLS = both(
+    daemon_json(**{**TLS, "tlscacert": "/home/alice/.docker/ca.pem"}),
+    stat("/home/alice/.docker/ca.pem", mode=0o444, owner="alice", group="alice", uid=1000, gid=1000),
+)
+case(
+    "rootless TLS CA: the user's, by the ids of alice and her group",
+    "file_owner",
+    ROOTLESS,
+    "pass",
+    "/home/alice/.docker/ca.pem: alice:alice 0444",
+    both(ALICE_TLS, read("/etc/group", "root:x:0:\nalice:x:1000:\n")),
+    "tls:tlscacert root:root",
+)
+case(
+    "rootless TLS CA: a group that /etc/group does not name",
+    "file_owner",
+    ROOTLESS,
+    "error",
+    "/etc/group has no entry for alice",
+    both(ALICE_TLS, read("/etc/group", "root:x:0:\n")),
+    "tls:tlscacert root:root",
+)
 case(
     "real: a registry certificate 0644",
     "file_mode",
@@ -1660,3 +1771,10 @@ def test_not_applicable_always_says_why() -> None:
         if c.status == "not_applicable":
             r = run_check(c.check, c.host, c.change, c.arg)
             assert r.evidence.strip(), c
+
+
+def test_without_cryptography_the_certificate_evidence_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_tls, "CRYPTOGRAPHY_IMPORT_ERROR", "Traceback: no module named cryptography")
+    r = run_check("tls", FULL, certificates(pem(make_leaf(CA)[0]).decode()))
+    assert r.status == "pass", r
+    assert f"server certificate {CERT} not examined: python3-cryptography is not installed on the host" in r.evidence

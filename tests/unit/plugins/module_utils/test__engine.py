@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _daemon_json as dj
 from ansible_collections.dockguard.hardening.plugins.module_utils import _engine
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 INFO: dict[str, t.Any] = {
     "LiveRestoreEnabled": True,
@@ -216,12 +217,12 @@ class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
         return request, ("local", 0)  # BaseHTTPRequestHandler expects a (host, port) address
 
 
-@pytest.fixture(scope="module")
-def engine_socket() -> t.Iterator[str]:
+def _serve(handler: type[http.server.BaseHTTPRequestHandler]) -> t.Iterator[str]:
+    """A UNIX socket path that handler answers on, while the generator is open."""
     # a short directory: AF_UNIX paths are limited to 107 bytes
     with tempfile.TemporaryDirectory(prefix="dg-") as tmp:
         path = str(pathlib.Path(tmp) / "d.sock")
-        server = _UnixHTTPServer(path, _Handler)
+        server = _UnixHTTPServer(path, handler)
         thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
         thread.start()
         try:
@@ -229,6 +230,11 @@ def engine_socket() -> t.Iterator[str]:
         finally:
             server.shutdown()
             server.server_close()
+
+
+@pytest.fixture(scope="module")
+def engine_socket() -> t.Iterator[str]:
+    yield from _serve(_Handler)
 
 
 def test_get_ping_is_text_and_info_is_json(engine_socket: str) -> None:
@@ -255,3 +261,77 @@ def test_get_without_a_daemon_names_the_socket(tmp_path: pathlib.Path) -> None:
     with pytest.raises(_engine.EngineError) as err:
         _engine.get(host, "/_ping", timeout=1)
     assert str(err.value).startswith(f"{host}: ")
+
+
+# -- Client: one kept-alive connection, a bounded retry, one error type ---------------------------
+
+
+class _KeepAliveHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; /hangup closes the connection after answering (an idle daemon's close),
+    /drop closes it without answering."""
+
+    protocol_version = "HTTP/1.1"
+    connections: t.ClassVar[list[int]] = []
+
+    def setup(self) -> None:
+        super().setup()
+        self.connections.append(1)
+
+    def do_GET(self) -> None:
+        if self.path == "/drop":
+            self.close_connection = True
+            return
+        data = json.dumps({"path": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        self.close_connection = self.path == "/hangup"
+
+    def log_message(self, format: str, *args: t.Any) -> None:
+        return
+
+
+@pytest.fixture
+def keepalive_socket() -> t.Iterator[str]:
+    _KeepAliveHandler.connections.clear()
+    yield from _serve(_KeepAliveHandler)
+
+
+def test_client_keeps_one_connection_for_many_requests(keepalive_socket: str) -> None:
+    with _engine.Client(f"unix://{keepalive_socket}", timeout=2) as client:
+        answers = [client.get(f"/containers/{n}/json") for n in range(5)]
+    assert answers == [{"path": f"/containers/{n}/json"} for n in range(5)]
+    assert len(_KeepAliveHandler.connections) == 1
+
+
+def test_client_retries_once_on_a_connection_the_daemon_closed(keepalive_socket: str) -> None:
+    with _engine.Client(keepalive_socket, timeout=2) as client:
+        assert client.get("/hangup") == {"path": "/hangup"}
+        # the kept-alive connection is gone: the request is sent again on a fresh one
+        assert client.get("/info") == {"path": "/info"}
+    assert len(_KeepAliveHandler.connections) == 2
+
+
+@pytest.mark.parametrize(("retries", "connections"), [(0, 1), (1, 2), (3, 4)])
+def test_client_retries_are_bounded(keepalive_socket: str, retries: int, connections: int) -> None:
+    client = _engine.Client(keepalive_socket, timeout=2, retries=retries)
+    with pytest.raises(_engine.EngineError) as err:
+        client.get("/drop")
+    assert str(err.value).startswith(f"{keepalive_socket}: the Engine API does not answer: ")
+    assert err.value.status == 0
+    assert len(_KeepAliveHandler.connections) == connections
+
+
+def test_client_does_not_retry_a_missing_socket(tmp_path: pathlib.Path) -> None:
+    client = _engine.Client(str(tmp_path / "absent.sock"), timeout=1, retries=5)
+    with pytest.raises(_engine.EngineError, match=r"No such file or directory"):
+        client.get("/info")
+
+
+def test_engine_errors_are_dockguard_errors_with_the_http_status(engine_socket: str) -> None:
+    with pytest.raises(DockguardError) as err:
+        _engine.Client(engine_socket, timeout=2).get("/nowhere")
+    assert isinstance(err.value, _engine.EngineError)
+    assert err.value.status == 404
+    assert err.value.msg == "GET /nowhere answered 404: page not found"
