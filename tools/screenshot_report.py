@@ -46,8 +46,8 @@ BROWSER_FLAGS = [
 
 
 def load_report_module() -> types.ModuleType:
-    """plugins/module_utils/_cis_report.py by path: it is stdlib only, no collection set-up needed."""
-    path = ROOT / "plugins" / "module_utils" / "_cis_report.py"
+    """plugins/plugin_utils/_cis_report.py by path: it is stdlib only, no collection set-up needed."""
+    path = ROOT / "plugins" / "plugin_utils" / "_cis_report.py"
     spec = importlib.util.spec_from_file_location("_cis_report", path)
     if spec is None or spec.loader is None:
         raise SystemExit(f"cannot load {path}")
