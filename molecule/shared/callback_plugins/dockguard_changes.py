@@ -2,7 +2,14 @@
 """Record which tasks changed, per run, so a test can compare a check-mode run with the real one.
 
 Test tooling of dockguard.hardening (not shipped in the collection). Appends
-one JSON line per task result to $DOCKGUARD_CHANGES_LOG.
+one JSON line per task result to $DOCKGUARD_CHANGES_LOG; every scenario's
+verifier compares its check run with its converge from it
+(molecule/shared/tests/test_check_mode.py).
+
+A line: run (one per ansible-playbook), playbook (file name), check (check
+mode), host (the inventory host, also for a delegated task), task (the name
+with its role, "ns.coll.role : name"), name (without the role), role,
+changed, status (ok or failed).
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ class CallbackModule(CallbackBase):
             "check": bool(context.CLIARGS.get("check")),
             "host": result._host.get_name(),
             "task": result._task.get_name(),
+            "name": result._task.name or result._task.action,
+            "role": result._task._role.get_name() if result._task._role else None,
             "changed": bool(result._result.get("changed")),
             "status": status,
         }
