@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pathlib
 
 import ansible_collections
@@ -20,7 +21,7 @@ def test_collection_resolves_to_this_checkout() -> None:
 
 def test_namespace_package_merges_both_portions() -> None:
     portions = [pathlib.Path(p) for p in ansible_collections.__path__]
-    assert ROOT / ".cache" / "collections" / "ansible_collections" in portions
+    assert pathlib.Path(os.environ["DG_COLLECTIONS"]) / "ansible_collections" in portions
     assert any(p.parent.name == "site-packages" for p in portions), portions
     assert not hasattr(ansible_collections, "__file__") or ansible_collections.__file__ is None
 
@@ -29,3 +30,10 @@ def test_namespace_package_merges_both_portions() -> None:
 def test_bundled_collections_still_resolve(name: str) -> None:
     module = importlib.import_module(name)
     assert "site-packages" in str(next(iter(module.__path__)))
+
+
+def test_the_link_lives_outside_the_checkout() -> None:
+    """Tests write nothing into the checkout: the collection link is in a cache or temporary directory."""
+    collections = pathlib.Path(os.environ["DG_COLLECTIONS"]).resolve()
+    assert not collections.is_relative_to(ROOT), collections
+    assert (collections / "ansible_collections" / "dockguard" / "hardening").resolve() == ROOT
