@@ -39,6 +39,10 @@ except ImportError:
 else:
     CRYPTOGRAPHY_IMPORT_ERROR = None
 
+# Without python3-cryptography (a first check-mode run: the role installs it in
+# the same run) only check mode works, judging paths, owners and modes.
+NOT_JUDGED = "present (not judged: python3-cryptography is not installed yet)"
+
 KEY, CERT, CA = "key.pem", "cert.pem", "ca.pem"
 MODES = {KEY: 0o400, CERT: 0o444, CA: 0o444}
 DIR_MODE = 0o700
@@ -148,6 +152,8 @@ def _certificates(pem: bytes, what: str) -> list[x509.Certificate]:
 def describe_certs(pem: bytes | None) -> str:
     if pem is None:
         return "absent"
+    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        return NOT_JUDGED
     try:
         certs = _certificates(pem, "")
     except ClientTLSError:
@@ -215,21 +221,26 @@ class ClientMaterial:
             raise ClientTLSError(f"directory={self.dir!r} must be a path relative to the home, such as .docker")
         dir_st, stats, data = self.current()
         key_data = data[KEY]
-        key, key_reason = (None, "there is no key") if key_data is None else load_key(key_data, self.spec)
+        if key_data is None:
+            key, key_reason = None, "there is no key"
+        elif CRYPTOGRAPHY_IMPORT_ERROR is not None:
+            key, key_reason = None, None
+        else:
+            key, key_reason = load_key(key_data, self.spec)
         new_key = None
         if key is None and not self.check_mode:
             new_key = generate_key(self.spec)
             key = new_key
         wanted_cert = self.certificate.encode("utf-8") if self.certificate is not None else None
         wanted_ca = self.ca_bundle.encode("utf-8") if self.ca_bundle is not None else None
-        if wanted_cert is not None:
+        if wanted_cert is not None and CRYPTOGRAPHY_IMPORT_ERROR is None:
             cert = _certificates(wanted_cert, "certificate")[0]
             if key is not None and not _same_public_key(cert, key):
                 raise ClientTLSError(
                     f"certificate ({cert.subject.rfc4514_string()}) was not issued for the key in {self.shown(KEY)}; "
                     "nothing was written: give the certificate signed from this run's csr"
                 )
-        if wanted_ca is not None:
+        if wanted_ca is not None and CRYPTOGRAPHY_IMPORT_ERROR is None:
             _certificates(wanted_ca, "ca_bundle")
 
         before = self.summary(dir_st, data, stats)
@@ -259,7 +270,9 @@ class ClientMaterial:
         }
         after = {
             "directory": f"{DIR_MODE:04o}",
-            KEY: f"{describe_key(key)}, 0400" if key is not None else f"a new {self.spec.describe()} key, 0400",
+            KEY: f"{describe_key(key)}, 0400"
+            if key is not None
+            else (f"a new {self.spec.describe()} key, 0400" if key_reason else NOT_JUDGED),
             CERT: describe_certs(final_cert) + (", 0444" if final_cert is not None else ""),
             CA: describe_certs(wanted_ca if wanted_ca is not None else data[CA])
             + (", 0444" if (wanted_ca or data[CA]) is not None else ""),
@@ -279,7 +292,9 @@ class ClientMaterial:
 
         key_text = "absent"
         key_data = data[KEY]
-        if key_data is not None:
+        if key_data is not None and CRYPTOGRAPHY_IMPORT_ERROR is not None:
+            key_text = NOT_JUDGED + attrs(KEY)
+        elif key_data is not None:
             key, why = load_key(key_data, self.spec)
             key_text = (describe_key(key) if key is not None else t.cast(str, why)) + attrs(KEY)
         return {
@@ -323,6 +338,8 @@ class ClientMaterial:
 
 
 def _is_cert(pem: bytes) -> bool:
+    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        return b"-----BEGIN CERTIFICATE-----" in pem
     try:
         _certificates(pem, "")
     except ClientTLSError:

@@ -37,7 +37,8 @@ attributes:
   idempotent:
     support: full
 requirements:
-  - cryptography (Debian package C(python3-cryptography)) on the managed host
+  - cryptography (Debian package C(python3-cryptography)) on the managed host; without it only check mode runs, judging
+    paths, owners and modes (a first check-mode run, before the package is installed)
 options:
   user:
     description: The local user whose material this is. Their home must exist and belong to them.
@@ -178,7 +179,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     if _tls_client.CRYPTOGRAPHY_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=_tls_client.CRYPTOGRAPHY_IMPORT_ERROR)
+        if not module.check_mode:
+            module.fail_json(msg=missing_required_lib("cryptography"), exception=_tls_client.CRYPTOGRAPHY_IMPORT_ERROR)
+        # a first check-mode run, before the package is installed: paths, owners and modes can still be judged
+        module.warn("python3-cryptography is not installed: check mode judged the paths, owners and modes only")
     p = module.params
     if p["key_type"] == "RSA" and p["key_size"] < 2048:
         module.fail_json(msg=f"key_size={p['key_size']}: an RSA key needs at least 2048 bits")

@@ -297,3 +297,28 @@ def test_planted_links_are_refused_and_nothing_is_written(
     assert home.snapshot() == before
     assert sorted(str(p) for p in home.path.rglob("*")) == listing
     assert b"secret-hash" not in json.dumps(out).encode()
+
+
+def test_check_mode_without_cryptography_still_judges_paths(
+    capsys: pytest.CaptureFixture[str], home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first check-mode run, before the role installed python3-cryptography: paths are judged, nothing parsed."""
+    from ansible_collections.dockguard.hardening.plugins.module_utils import _tls_client
+
+    run(capsys)  # a key exists
+    monkeypatch.setattr(_tls_client, "CRYPTOGRAPHY_IMPORT_ERROR", "ImportError: cryptography")
+    out = run(capsys, check=True)
+    assert (out["changed"], out["csr"], out["key_generated"]) == (False, None, False)
+    assert "python3-cryptography is not installed" in json.dumps(out.get("warnings")), out
+    (home.docker / "cert.pem").symlink_to(home.secret)
+    out = run(capsys, check=True)
+    assert out["msg"].startswith(f"{home.docker}/cert.pem is a symlink"), out
+    (home.docker / "cert.pem").unlink()
+    out = run(capsys)
+    assert out["failed"] is True
+    assert "cryptography" in out["msg"]
+    for name in ("key.pem",):
+        (home.docker / name).unlink()
+    home.docker.rmdir()
+    out = run(capsys, check=True)
+    assert [c.split(" ")[0] for c in out["changes"]] == ["created", "generated"]
