@@ -197,12 +197,12 @@ def test_a_subuid_line_dockerd_cannot_read_is_refused_before_the_remap_user_exis
         host.run("userdel dg-fresh; groupdel dg-fresh")  # only if the refusal came too late
         host.check_output("cp -p /root/subuid.before-junk /etc/subuid && cp -p /root/subgid.before-junk /etc/subgid")
     assert proc.returncode != 0
+    assert (user.rc, group.rc) == (2, 2), "the remap user or group was created before the refusal"
+    assert after == before
     out = plain(proc.stdout + proc.stderr)  # errors may go to stderr
     assert "Refuse subordinate ID files dockerd cannot read" in out
     assert "/etc/subuid:9 'this line is not an entry'" in out
     assert "Nothing was changed" in out
-    assert (user.rc, group.rc) == (2, 2), "the remap user or group was created before the refusal"
-    assert after == before
 
 
 def test_subid_avoids_a_crlf_range_on_the_host(host: t.Any) -> None:
