@@ -574,8 +574,10 @@ def commit(changes: t.Sequence[Change], fs: FileSystem, backup: bool) -> Committ
     for c in changes:
         try:
             fs.write(c.path, c.after)
-        except DockguardError as exc:
-            raise _rolled_back(exc.msg, done, fs, backups) from None
+        # whatever failed, the files already written are restored
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            reason = exc.msg if isinstance(exc, DockguardError) else f"cannot write {c.path}: {exc}"
+            raise _rolled_back(reason, done, fs, backups) from exc
         done.append(c)
     return Committed([c.path for c in done], backups)
 

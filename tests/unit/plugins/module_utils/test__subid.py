@@ -562,6 +562,19 @@ def test_a_failed_second_write_restores_the_first() -> None:
     assert exc.value.details == {"changed": False, "written": [], "restored": [UID]}
 
 
+def test_an_unexpected_error_in_the_second_write_restores_the_first_too() -> None:
+    class Crashing(FakeFS):
+        def write(self, path: str, text: str) -> None:
+            if path == GID:
+                raise RuntimeError("boom")
+            super().write(path, text)
+
+    fs = Crashing({UID: "bob:1:2\n"})
+    with pytest.raises(si.SubidError, match="cannot write /etc/subgid: boom; /etc/subuid restored as it was"):
+        si.commit(CHANGES, fs, backup=False)
+    assert fs.content == {UID: "bob:1:2\n"}
+
+
 def test_a_file_the_failed_run_created_is_removed_again() -> None:
     fs = FakeFS({}, write={UID})
     changes = [CHANGES[1], si.Change(UID, None, "alice:100000:65536\n")]
