@@ -352,7 +352,8 @@ def test_a_link_mallory_planted_is_refused_naming_it_and_nothing_is_done_for_any
         with pytest.raises(AnsibleException) as failure:
             module(host, "rootless", {"users": ["alice", "mallory"], "state": state}, "daemons")
         msg = failure.value.result["msg"]
-        assert msg.startswith("refusing to set up rootless Docker (nothing was done for any user): mallory: "), msg
+        what = "set up" if state == "present" else "remove"
+        assert msg.startswith(f"refusing to {what} rootless Docker (nothing was done for any user): mallory: "), msg
         assert named in msg
         assert "refusing to follow it" in msg
     # alice, listed with her, was left as she was

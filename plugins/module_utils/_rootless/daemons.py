@@ -134,8 +134,9 @@ class Rootless:
                 )
             found.append(cur)
         if refused:
+            what = "set up" if self.p["state"] == "present" else "remove"
             raise rl.RootlessError(
-                "refusing to set up rootless Docker (nothing was done for any user): " + "; ".join(refused)
+                f"refusing to {what} rootless Docker (nothing was done for any user): " + "; ".join(refused)
             )
         return found
 

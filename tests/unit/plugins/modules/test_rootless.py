@@ -399,7 +399,8 @@ def test_a_link_in_a_users_home_is_refused_naming_it_and_nothing_is_done_for_any
     before = snapshot(host.root)
     for check in (True, False):
         msg = refused(host, check, users=["alice", "mallory"], state=state)
-        assert msg.startswith("refusing to set up rootless Docker (nothing was done for any user): mallory: ")
+        what = "set up" if state == "present" else "remove"
+        assert msg.startswith(f"refusing to {what} rootless Docker (nothing was done for any user): mallory: ")
         assert named in msg
         assert "alice" not in msg.split(": ", 1)[1]
         assert snapshot(host.root) == before
