@@ -200,8 +200,9 @@ from ansible_collections.dockguard.hardening.plugins.module_utils import _subid 
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
-# How long a run waits for another run changing the same files.
+# How long a run waits for another run changing the same files, and where the locks live.
 LOCK_TIMEOUT = 60
+LOCK_DIR = lock.LOCK_DIR
 
 
 class Subid:
@@ -286,7 +287,8 @@ class Subid:
         if self.module.check_mode:
             return self.apply()
         paths = f"{os.path.realpath(p['subuid_path'])}\0{os.path.realpath(p['subgid_path'])}"
-        with lock.exclusive(f"subid:{paths}", f"{p['subuid_path']} and {p['subgid_path']}", LOCK_TIMEOUT):
+        what = f"{p['subuid_path']} and {p['subgid_path']}"
+        with lock.exclusive(f"subid:{paths}", what, LOCK_TIMEOUT, lock_dir=LOCK_DIR):
             return self.apply()
 
     def apply(self) -> dict[str, t.Any]:

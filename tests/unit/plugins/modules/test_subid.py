@@ -59,8 +59,26 @@ def module_side(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def files(tmp_path: pathlib.Path) -> Files:
-    return Files(tmp_path)
+def files(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Files:
+    locks = tmp_path / "locks"
+    monkeypatch.setattr(mod, "LOCK_DIR", str(locks))
+    (tmp_path / "etc").mkdir()
+    return Files(tmp_path / "etc")
+
+
+def test_a_run_holds_the_lock_of_its_two_files(
+    capsys: pytest.CaptureFixture[str], files: Files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs on the same files are serialized: a held lock makes the second wait, then fail naming the files."""
+    from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
+
+    monkeypatch.setattr(mod, "LOCK_TIMEOUT", 0.3)
+    key = f"subid:{os.path.realpath(files.subuid)}\0{os.path.realpath(files.subgid)}"
+    with lock.exclusive(key, "test", 1, lock_dir=mod.LOCK_DIR):
+        out = run(capsys, files.args(name="root"))
+    assert out["failed"] is True
+    assert f"another run is changing {files.subuid} and {files.subgid}" in out["msg"]
+    assert not files.subuid.exists()
 
 
 def run(
