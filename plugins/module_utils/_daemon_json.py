@@ -253,16 +253,19 @@ def _check(where: str, value: t.Any, spec: TypeSpec) -> None:
 def suggest(key: str) -> str | None:
     """The known key an unknown one most likely meant.
 
-    A key that is a known key plus a suffix (``icc_enable``, ``live-restore-on``)
-    means that key; otherwise the closest spelling, if it is close enough.
+    A near spelling first (``tls-verify``), then a known key with a word added
+    (``icc_enable`` means ``icc``, not ``selinux-enabled``), then a looser spelling.
     """
     norm = key.strip().lower().replace("_", "-")
     if norm in KNOWN_KEYS:
         return norm
+    close = difflib.get_close_matches(norm, list(KNOWN_KEYS), n=1, cutoff=0.85)
+    if close:  # a misspelling: tls-verify, logdriver
+        return close[0]
     prefixed = [k for k in KNOWN_KEYS if norm.startswith(k + "-")]
-    if prefixed:
+    if prefixed:  # a known key with a word added: icc_enable
         return max(prefixed, key=len)
-    close = difflib.get_close_matches(norm, list(KNOWN_KEYS), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(norm, list(KNOWN_KEYS), n=1, cutoff=0.6)
     return close[0] if close else None
 
 

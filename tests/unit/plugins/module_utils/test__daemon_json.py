@@ -81,6 +81,8 @@ def test_invalid_configs_name_the_key(config: dict[str, t.Any], message: str) ->
         ("no_new_privileges", "no-new-privileges"),
         ("data_root", "data-root"),
         ("default-ulimit", "default-ulimits"),
+        ("icc_enable", "icc"),
+        ("live-restore-on", "live-restore"),
     ],
 )
 def test_unknown_key_suggests_the_documented_one(key: str, hint: str) -> None:
