@@ -176,7 +176,9 @@ def test_two_runs_at_once_on_one_daemon_keep_both_changes(host: t.Any, round_: i
 def test_a_run_that_cannot_have_the_lock_changes_nothing_and_says_why(host: t.Any) -> None:
     lock = "/run/dockguard/" + hashlib.sha256(b"daemon_config::docker.service").hexdigest()[:20] + ".lock"
     before = host.file("/etc/docker/daemon.json").content_string
-    sh(host, f"mkdir -p /run/dockguard && (setsid flock {lock} sleep 30 >/dev/null 2>&1 &) && sleep 1")
+    # hold the lock as another run would, and wait until it is really held before trying
+    sh(host, f"mkdir -p /run/dockguard && (setsid flock {lock} sleep 600 >/dev/null 2>&1 &)")
+    sh(host, f"for i in $(seq 100); do flock -n {lock} true || exit 0; sleep 0.2; done; exit 1")
     try:
         with pytest.raises(Failed) as err:
             daemon_config(host, settings={"debug": True}, lock_timeout=2)

@@ -36,10 +36,16 @@ class ApplyFailed(DockguardError):
     """The daemon did not come back; details hold the rollback report (restored, journal, ...)."""
 
 
+MARKS = ("level=error", "level=fatal", "error", "failed", "unable", "invalid", "conflict", "denied", "no such")
+
+
+def explains(line: str) -> bool:
+    return any(m in line.lower() for m in MARKS)
+
+
 def notable(journal: list[str], limit: int = 6) -> list[str]:
     """The journal lines that explain a failed start: errors first, else the last lines."""
-    marks = ("level=error", "level=fatal", "error", "failed", "unable", "invalid", "conflict", "denied", "no such")
-    hits = [line for line in journal if any(m in line.lower() for m in marks)]
+    hits = [line for line in journal if explains(line)]
     return (hits or journal)[-limit:]
 
 
@@ -374,6 +380,20 @@ class Manager:
             report.append({"key": key, "expected": want, "observed": observed})
         return report
 
+    def read_journal(self, since: float) -> list[str]:
+        """The service's journal since a moment; read again for a few seconds while journald has not
+        yet written the line that explains the failure (it trails a fast-failing restart)."""
+        for attempt in range(4):
+            journal = [
+                line
+                for line in self.host.journal(self.tgt, self.p["service"], since)
+                if line.strip() and "module=grpc" not in line  # dockerd's gRPC chatter buries the line that says why
+            ]
+            if any(explains(line) for line in journal) or attempt == 3:
+                return journal
+            self.host.sleep(1)
+        return journal  # pragma: no cover
+
     def safe_restart(
         self,
         desired: dict[str, t.Any],
@@ -389,11 +409,7 @@ class Manager:
             return self.verify(info, desired, changes)
         except RestartError as exc:
             failure = str(exc)
-        journal = [
-            line
-            for line in self.host.journal(self.tgt, self.p["service"], started)
-            if line.strip() and "module=grpc" not in line  # dockerd's gRPC chatter buries the line that says why
-        ]
+        journal = self.read_journal(started)
         restored = []
         if not dj.is_empty_diff(changes):
             self.restore(self.tgt.path, old_text)

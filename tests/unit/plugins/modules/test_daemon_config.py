@@ -1003,3 +1003,18 @@ def test_a_run_waits_for_the_lock_and_says_so_when_it_cannot_have_it(tmp_path: p
             pass  # another daemon's lock is independent
     with lock.exclusive("daemon_config::docker.service", "again", 0.3, lock_dir):
         pass  # released
+
+
+def test_the_journal_is_read_again_until_the_explaining_line_is_written(host: Host) -> None:
+    """journald writes dockerd's last words a moment after systemctl reports the failure."""
+    host.running()
+    host.systemctl_rc["restart"] = (1, "", "Job for docker.service failed.")
+    answers = [["Starting up"], ["Starting up"], ["Starting up", "failed to start daemon: bad data-root"]]
+
+    def journal(tgt: Target, service: str, since: float) -> list[str]:
+        return answers.pop(0) if answers else ["Starting up", "failed to start daemon: bad data-root"]
+
+    host.journal = journal  # type: ignore[method-assign]
+    with pytest.raises(apply.ApplyFailed) as err:
+        host.run(settings={"icc": False}, restart="on_change")
+    assert err.value.msg.endswith("Journal: failed to start daemon: bad data-root")
