@@ -112,12 +112,13 @@ def failed_items(output: str, task: str) -> dict[str, dict[str, dict[str, t.Any]
 def test_users_who_plant_links_get_nothing_and_change_nothing(hostile_hosts: dict[str, t.Any]) -> None:
     notes = []
     for h in hostile_hosts.values():
+        for user in HOSTILE:
+            sh(h, f"useradd -M -d /nonexistent-dgx -s /bin/sh {user}" if user == "dgx-nohome" else f"useradd -m {user}")
+        # only then the links: useradd replaces /etc/shadow (a new file renamed over it), which would leave a hard
+        # link made earlier pointing at the old, unlinked copy instead of at /etc/shadow
         for user, (commands, _expected) in HOSTILE.items():
-            if user == "dgx-nohome":
-                sh(h, f"useradd -M -d /nonexistent-dgx -s /bin/sh {user}")
-            else:
-                sh(h, f"useradd -m -s /bin/sh {user}")
-                notes += plant(h, user, commands)
+            notes += plant(h, user, commands)
+        assert sh(h, "stat -c %h /etc/shadow").stdout.strip() == "2", "the hard link to /etc/shadow is not in place"
     before = {name: sh(h, SNAPSHOT).stdout for name, h in hostile_hosts.items()}
     homes = {
         name: sh(h, "find /home/dgx-* -printf '%p %y %U %m %n %l\\n' | sort").stdout
