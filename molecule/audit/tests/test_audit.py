@@ -109,6 +109,24 @@ def test_rootless_controls_do_not_apply_to_a_missing_user(host: t.Any) -> None:
     assert "no such user" in result.get("msg", ""), result
 
 
+@pytest.mark.parametrize("timeout", [0, -5])
+def test_timeout_must_be_positive(host: t.Any, timeout: int) -> None:
+    result = host.backend.run_ansible("dockguard.hardening.cis_audit", json.dumps({"timeout": timeout}), check=False)
+    # testinfra hands back a failed module's result without its "failed" key: no audit, the message
+    assert "audit" not in result, result
+    assert result.get("msg", "").startswith(f"timeout={timeout}: the seconds to wait for each Engine API answer")
+
+
+def test_a_daemon_that_does_not_answer_errors_only_the_controls_that_need_it(host: t.Any) -> None:
+    absent = "/run/dg-no-daemon-here.sock"
+    out = verdicts(audit(host, docker_host=f"unix://{absent}", sections=["2", "3"], timeout=2))
+    assert out["2.15"]["status"] == "error"  # live-restore is read from docker info
+    assert out["2.15"]["evidence"][0].startswith(f"{absent}: the Engine API does not answer: "), out["2.15"]
+    # file controls are still judged, as in the full audit of this host
+    for cid in ("3.1", "3.2", "3.17"):
+        assert out[cid]["status"] == full(host)[cid]["status"], out[cid]
+
+
 # -- reports written by converge (playbooks/audit.yml) ---------------------------------------
 
 
