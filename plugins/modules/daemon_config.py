@@ -267,12 +267,10 @@ backup_file:
   sample: /etc/docker/daemon.json.2201.2026-11-28@16:51:12~
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
-from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError, failure
 from ansible_collections.dockguard.hardening.plugins.module_utils._daemon import apply
 from ansible_collections.dockguard.hardening.plugins.module_utils._daemon.host import SystemHost
 
@@ -327,10 +325,8 @@ def main() -> None:
     )
     try:
         result = run(module)
-    except DockguardError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
     except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
+        module.fail_json(**failure(exc))
     module.exit_json(**result)
 
 

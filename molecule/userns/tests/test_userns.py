@@ -238,7 +238,7 @@ def test_subid_changes_both_files_or_neither(host: t.Any, mount: str, reason: st
         with pytest.raises(AnsibleException) as failure:
             ansible(host, "subid", {"name": "dg-pooled", "backup": False})
     finally:
-        for _ in range(3):  # undo every layer of the bind mount, even after a half-done mount
+        for _attempt in range(3):  # undo every layer of the bind mount, even after a half-done mount
             if not subgid_mounted(host):
                 break
             host.run("umount /etc/subgid")
