@@ -24,9 +24,14 @@ import os
 import posixpath
 import re
 import socket
+import time
 import typing as t
 
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+
+# The most of an answer read: /info or one container's inspect is a few kB, the list of
+# every container of a crowded host a few MB.
+MAX_BODY = 16 * 1024 * 1024
 
 # Errors of a connection that broke: worth one more try on a fresh connection.
 # A socket that is missing, refused or forbidden, or a timeout, is not retried:
@@ -75,8 +80,9 @@ class Client:
     most retries more times. Use it as a context manager, or close() it.
     """
 
-    def __init__(self, docker_host: str, timeout: float = 5.0, retries: int = 1) -> None:
+    def __init__(self, docker_host: str, timeout: float = 5.0, retries: int = 1, max_body: int = MAX_BODY) -> None:
         self.docker_host = docker_host
+        self.max_body = max_body
         self.path = socket_path(docker_host)
         self.timeout = timeout
         self.retries = max(0, retries)
@@ -98,15 +104,47 @@ class Client:
             if self._conn is None:
                 self._conn = _UnixConnection(self.path, self.timeout)
             try:
+                deadline = time.monotonic() + self.timeout
                 self._conn.request("GET", path)
                 resp = self._conn.getresponse()
-                return resp.status, resp.read()
+                return resp.status, self._read_body(resp, path, deadline)
             except (OSError, http.client.HTTPException) as exc:
                 self.close()
                 if attempt < self.retries and isinstance(exc, _BROKEN):
                     continue
                 raise EngineError(f"{self.docker_host}: the Engine API does not answer: {exc}") from exc
         raise EngineError(f"{self.docker_host}: the Engine API does not answer")  # pragma: no cover
+
+    def _read_body(self, resp: http.client.HTTPResponse, path: str, deadline: float) -> bytes:
+        """The body, within the request's deadline and size bound.
+
+        A user's daemon answers on a socket the user controls: an answer that
+        trickles or never ends must not hold root's run (or a lock) past the
+        timeout, nor fill its memory.
+        """
+        length = resp.getheader("Content-Length")
+        if length and length.isdigit() and int(length) > self.max_body:
+            raise EngineError(
+                f"{self.docker_host}: GET {path} announced {length} bytes, more than the {self.max_body} read here"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise EngineError(f"{self.docker_host}: GET {path} did not finish answering within {self.timeout:g}s")
+            if self._conn is not None and self._conn.sock is not None:
+                self._conn.sock.settimeout(remaining)
+            chunk = resp.read1(65536) if resp.length != 0 else b""
+            if not chunk:
+                resp.read()  # the end of this answer: the response closes, the connection stays for the next
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > self.max_body:
+                raise EngineError(
+                    f"{self.docker_host}: GET {path} answered more than the {self.max_body} bytes read here"
+                )
+            chunks.append(chunk)
 
     def get(self, path: str) -> t.Any:
         """GET path: the decoded JSON (the text for /_ping); EngineError on any failure."""

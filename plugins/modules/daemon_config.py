@@ -267,6 +267,8 @@ backup_file:
   sample: /etc/docker/daemon.json.2201.2026-11-28@16:51:12~
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
@@ -294,8 +296,9 @@ def run(module: AnsibleModule) -> dict:
             raise DockguardError(f"user={params['user']!r}: no such user on this host") from None
     tgt = apply.make_target(params, account)
     manager = apply.Manager(params, tgt, SystemHost(module), module.check_mode, module._diff)
+    # one lock per file: however the service is spelled, two runs on one daemon.json are serialized
     with lock.exclusive(
-        f"daemon_config:{tgt.user or ''}:{params['service']}", f"the daemon of {tgt.path}", params["lock_timeout"]
+        f"daemon_config:{os.path.normpath(tgt.path)}", f"the daemon of {tgt.path}", params["lock_timeout"]
     ):
         return manager.run()
 

@@ -174,7 +174,7 @@ def test_two_runs_at_once_on_one_daemon_keep_both_changes(host: t.Any, round_: i
 
 
 def test_a_run_that_cannot_have_the_lock_changes_nothing_and_says_why(host: t.Any) -> None:
-    lock = "/run/dockguard/" + hashlib.sha256(b"daemon_config::docker.service").hexdigest()[:20] + ".lock"
+    lock = "/run/dockguard/" + hashlib.sha256(b"daemon_config:/etc/docker/daemon.json").hexdigest()[:20] + ".lock"
     before = host.file("/etc/docker/daemon.json").content_string
     # hold the lock as another run would, and wait until it is really held before trying
     sh(host, f"mkdir -p /run/dockguard && (setsid flock {lock} sleep 600 >/dev/null 2>&1 &)")

@@ -71,6 +71,38 @@ def read_text(path: str, limit: int = READ_LIMIT, missing_ok: bool = False) -> s
         return _read_bounded(fh, os.fstat(fd), path, limit).decode("utf-8", "surrogateescape")
 
 
+def read_public(path: str, why: str, limit: int = READ_LIMIT) -> str | None:
+    """Text of a file anybody may read (others may search every directory above it and read it); None when
+    missing. For files an ordinary user names: root reads for them only what they could read themselves."""
+    real = os.path.realpath(path)
+    parent = os.path.dirname(real)
+    while True:
+        try:
+            st = os.stat(parent)
+        except OSError:
+            return None
+        if not st.st_mode & 0o001:
+            raise UnsafePathError(
+                f"{path} is not readable by everybody ({parent} is not searchable); {why}, so it is not read"
+            )
+        if parent == "/":
+            break
+        parent = os.path.dirname(parent)
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {describe_oserror(exc)}") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not st.st_mode & 0o004:
+            raise UnsafePathError(
+                f"{path} is not readable by everybody (mode {stat.S_IMODE(st.st_mode):04o}); {why}, so it is not read"
+            )
+        return _read_bounded(fh, st, path, limit).decode("utf-8", "surrogateescape")
+
+
 def _read_bounded(fh: t.BinaryIO, st: os.stat_result, path: str, limit: int) -> bytes:
     if not stat.S_ISREG(st.st_mode):
         raise FileError(f"{path} is not a regular file")
@@ -349,6 +381,11 @@ class UserTree:
             )
         if st.st_uid not in (0, self.uid):
             raise UnsafePathError(f"{shown} belongs to uid {st.st_uid}, neither user {self.name} nor root; refusing")
+        if st.st_uid != self.uid and not st.st_mode & 0o004:
+            raise UnsafePathError(
+                f"{shown} belongs to root and user {self.name} may not read it (mode {stat.S_IMODE(st.st_mode):04o}); "
+                "refusing to read or replace it for them: remove it or make it theirs"
+            )
         return st
 
     def stat(self, rel: str) -> os.stat_result | None:

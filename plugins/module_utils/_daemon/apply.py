@@ -43,6 +43,15 @@ def explains(line: str) -> bool:
     return any(m in line.lower() for m in MARKS)
 
 
+def is_utf8(text: str) -> bool:
+    """False when text holds bytes that were not UTF-8 (read with surrogateescape)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def notable(journal: list[str], limit: int = 6) -> list[str]:
     """The journal lines that explain a failed start: errors first, else the last lines."""
     hits = [line for line in journal if explains(line)]
@@ -109,8 +118,9 @@ class Manager:
         service = sd.read_service(files, lambda f: self.host.read_unit(tgt, f))
         env_texts = {}
         for path, _opt in service.environment_files:
-            if self.host.is_file(tgt, path):
-                env_texts[path] = self.host.read_unit(tgt, path)
+            text = self.host.read_env(tgt, path)
+            if text is not None:
+                env_texts[path] = text
         return sd.command_words(service), sd.parse_dockerd_flags(sd.expand_command(service, env_texts))
 
     # -- validation ---------------------------------------------------------------------------
@@ -197,14 +207,30 @@ class Manager:
         newest = max((s for s in stamps if s is not None), default=0.0)
         return newest > started + 1.0
 
-    def check_unit(self) -> bool:
-        """Whether the service is loaded; a masked one is an error that says so."""
-        state = self.unit_property(self.p["service"], "LoadState")
-        if state == "masked":
+    def check_paths(self) -> None:
+        """With user=, both files the task writes lie in the user's home (a rootless daemon reads them there)."""
+        tgt = self.tgt
+        if not tgt.user:
+            return
+        home = os.path.normpath(tgt.home).rstrip("/") + "/"
+        for option, path in (("path", tgt.path), ("dropin_path", tgt.dropin)):
+            if not os.path.normpath(path).startswith(home):
+                raise dj.DaemonConfigError(
+                    f"{option}={path} is outside the home {tgt.home} of user={tgt.user}: for a user's daemon this "
+                    "module writes only inside their home, owned by them. Drop user= to manage a system file."
+                )
+
+    def check_masked(self) -> None:
+        """A masked service is named as masked (its unit file is a link to /dev/null, so it has no ExecStart=)."""
+        if self.unit_property(self.p["service"], "LoadState") == "masked":
             raise dj.DaemonConfigError(
                 f"{self.p['service']} is masked on this host, so it cannot be started or restarted: unmask it "
-                f"(systemctl unmask {self.p['service']}) or set restart=never; nothing was written"
+                f"(systemctl unmask {self.p['service']}) or manage another service; nothing was written"
             )
+
+    def check_unit(self) -> bool:
+        """Whether the service is loaded."""
+        state = self.unit_property(self.p["service"], "LoadState")
         if self.p["restart"] != "never" and state != "loaded":
             raise dj.DaemonConfigError(
                 f"{self.p['service']} is not a loaded unit on this host; install the engine or set restart=never"
@@ -215,8 +241,15 @@ class Manager:
 
     def run(self) -> dict[str, t.Any]:
         tgt = self.tgt
+        self.check_paths()
         self.host.check_home(tgt)
+        self.check_masked()
         text, st = self.host.read(tgt, tgt.path)
+        if text is not None and not is_utf8(text):
+            raise dj.DaemonConfigError(
+                f"{tgt.path} is not valid UTF-8, which dockerd requires of daemon.json; fix or remove the bytes "
+                "that are not, then run again: nothing was written"
+            )
         current = dj.parse(text, tgt.path) if text is not None else {}
         desired = dj.desired_config(current, self.p["settings"], self.p["remove_keys"], self.p["exclusive"])
         rendered = dj.render(desired)
@@ -253,7 +286,16 @@ class Manager:
             elif perms_changed:
                 self.host.fix_attributes(tgt, tgt.path, t.cast(str, text))
             if dropin_changed and dropin_text is not None:
-                self.host.write(tgt, tgt.dropin, dropin_text)
+                try:
+                    self.host.write(tgt, tgt.dropin, dropin_text)
+                except DockguardError as exc:
+                    if content_changed:  # the key and the flag would both be set: dockerd would not start
+                        self.restore(tgt.path, text)
+                    raise dj.DaemonConfigError(
+                        f"{exc.msg}; {tgt.path} was left as it was before this run (its new keys need the drop-in)"
+                        if content_changed
+                        else exc.msg
+                    ) from None
 
         pending = content_changed or dropin_changed or self.file_newer_than_daemon()
         active = loaded and self.unit_property(self.p["service"], "ActiveState") == "active"

@@ -201,11 +201,19 @@ class SystemHost:
         except OSError:
             return ""
 
-    def is_file(self, tgt: Target, path: str) -> bool:
+    def read_env(self, tgt: Target, path: str) -> str | None:
+        """An EnvironmentFile= of the unit; None when it does not exist.
+
+        For a user's daemon the file is read as the user could: in their home
+        through their tree (a link is refused, named), elsewhere only when
+        anybody may read it. Root never reads a root-only file for a user.
+        """
+        path = os.path.normpath(path)
         tree = self.tree(tgt, path)
         if tree is not None:
-            try:
-                return tree.stat(tree.relative(path)) is not None
-            except files.FileError:
-                return False
-        return os.path.isfile(path)
+            return tree.read_text(tree.relative(path))
+        if tgt.user:
+            return files.read_public(path, f"it is named by EnvironmentFile= in the unit of user {tgt.user}")
+        if not os.path.isfile(path):
+            return None
+        return self.read_unit(tgt, path)

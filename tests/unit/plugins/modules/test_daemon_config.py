@@ -993,15 +993,17 @@ def test_a_run_waits_for_the_lock_and_says_so_when_it_cannot_have_it(tmp_path: p
     from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
 
     lock_dir = str(tmp_path / "locks")
-    with lock.exclusive("daemon_config::docker.service", "the daemon of /etc/docker/daemon.json", 1, lock_dir):
+    with lock.exclusive("daemon_config:/etc/docker/daemon.json", "the daemon of /etc/docker/daemon.json", 1, lock_dir):
         with (
             pytest.raises(lock.LockTimeout, match=r"another run is changing the daemon of /etc/docker/daemon.json"),
-            lock.exclusive("daemon_config::docker.service", "the daemon of /etc/docker/daemon.json", 0.3, lock_dir),
+            lock.exclusive(
+                "daemon_config:/etc/docker/daemon.json", "the daemon of /etc/docker/daemon.json", 0.3, lock_dir
+            ),
         ):
             pass  # pragma: no cover
-        with lock.exclusive("daemon_config:alice:docker.service", "another daemon", 0.3, lock_dir):
+        with lock.exclusive("daemon_config:/home/alice/.config/docker/daemon.json", "another daemon", 0.3, lock_dir):
             pass  # another daemon's lock is independent
-    with lock.exclusive("daemon_config::docker.service", "again", 0.3, lock_dir):
+    with lock.exclusive("daemon_config:/etc/docker/daemon.json", "again", 0.3, lock_dir):
         pass  # released
 
 
