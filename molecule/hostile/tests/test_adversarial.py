@@ -112,6 +112,20 @@ def test_user_with_a_dropin_path_outside_the_home_writes_no_system_dropin(host: 
     assert failed(result), result
 
 
+@pytest.mark.usefixtures("restored")
+def test_a_path_in_a_users_home_without_user_follows_no_link_of_hers(host: t.Any) -> None:
+    """path=/home/alice/.config/docker/daemon.json without user= is written as a root-controlled file: only
+    its last component is checked, so alice's ~/.config/docker -> /etc/docker sent the write (and its backup)
+    to the system daemon's file. Observed: /etc/docker/daemon.json rewritten, changed=true."""
+    as_alice(host, "mkdir -p ~/.config && ln -s /etc/docker ~/.config/docker")
+    before = sh(host, FINGERPRINT)
+    result = daemon_config(
+        host, path="/home/alice/.config/docker/daemon.json", settings={"debug": True}, restart="never"
+    )
+    assert changed_outside(before, sh(host, FINGERPRINT)) == []
+    assert failed(result), result
+
+
 # -- root's files reached through alice's unit or her tree ---------------------------------------------
 
 

@@ -312,25 +312,22 @@ def test_one_file_is_one_lock_however_the_service_is_spelled(monkeypatch: pytest
 # -- the Engine API of a user's daemon is the user's socket ------------------------------------------------
 
 
-def _serve(path: str, body_len: int, first: bytes, trickle_for: float) -> threading.Thread:
+def _serve(path: str, head: bytes, trickle_for: float, tail: bytes = b"") -> threading.Thread:
+    """A user's socket: answers head at once, then one byte every 0.2 s for trickle_for seconds, then tail."""
     srv = socket.socket(socket.AF_UNIX)
     srv.bind(path)
     srv.listen(1)
 
     def handle() -> None:
         conn, _ = srv.accept()
-        with conn:
+        with conn, contextlib.suppress(OSError):  # the client may hang up first: that is the point
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-            conn.sendall(b"Content-Length: %d\r\n\r\n" % body_len + first)
+            conn.sendall(head)
             end = time.monotonic() + trickle_for
-            with_errors = True
-            while with_errors and time.monotonic() < end:
-                try:
-                    conn.sendall(b" ")
-                except OSError:
-                    with_errors = False
+            while time.monotonic() < end:
+                conn.sendall(b"a")
                 time.sleep(0.2)
+            conn.sendall(tail)
         srv.close()
 
     th = threading.Thread(target=handle, daemon=True)
@@ -338,11 +335,14 @@ def _serve(path: str, body_len: int, first: bytes, trickle_for: float) -> thread
     return th
 
 
+OK_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+
+
 def test_a_trickling_user_socket_does_not_outlast_the_timeout(tmp_path: pathlib.Path) -> None:
     """/run/user/UID/docker.sock is the user's: a server that sends a byte every 0.2 s held root's run past
     timeout (on a real host: timeout=5, still hung after 60 s, holding the daemon's lock)."""
     sock = str(tmp_path / "docker.sock")
-    th = _serve(sock, 10_000_000, b"{", trickle_for=6)
+    th = _serve(sock, OK_HEAD + b"Content-Length: 10000000\r\n\r\n{", trickle_for=6)
     start = time.monotonic()
     with pytest.raises(_engine.EngineError):
         _engine.get(f"unix://{sock}", "/info", timeout=1)
@@ -354,7 +354,45 @@ def test_a_huge_answer_from_a_user_socket_is_refused_not_read_whole(tmp_path: pa
     """resp.read() had no bound: 60 MB sent by the user's socket became 88 MB of root's module."""
     sock = str(tmp_path / "docker.sock")
     body = b'{"x": "' + b"a" * (32 * 1024 * 1024) + b'"}'
-    th = _serve(sock, len(body), body, trickle_for=0)
+    th = _serve(sock, OK_HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body, trickle_for=0)
     with pytest.raises(_engine.EngineError):
         _engine.get(f"unix://{sock}", "/info", timeout=5)
     th.join(10)
+
+
+def test_a_user_socket_that_trickles_its_headers_does_not_outlast_the_timeout(tmp_path: pathlib.Path) -> None:
+    """The deadline covered the body only: a header line sent a byte at a time held a run with timeout=1 for
+    as long as the socket liked (8 s here; 100 headers of 64 KiB allow weeks), each recv getting the full timeout."""
+    sock = str(tmp_path / "docker.sock")
+    th = _serve(sock, b"HTTP/1.1 200 OK\r\nX-Slow: ", trickle_for=6, tail=b"\r\nContent-Length: 2\r\n\r\n{}")
+    start = time.monotonic()
+    with pytest.raises(_engine.EngineError):
+        _engine.get(f"unix://{sock}", "/info", timeout=1)
+    assert time.monotonic() - start < 4
+    th.join(10)
+
+
+def test_a_file_a_user_names_is_not_opened_by_root_before_its_type_is_known() -> None:
+    """read_public() opens the path as root and only then looks at what it is: an EnvironmentFile= naming a
+    device is opened by root for the user (opening /dev/watchdog arms the watchdog; a serial line drops DTR).
+    Shown with a FIFO: a writer blocked in open() is released when root opens it for reading."""
+    import shutil
+    import tempfile
+
+    public = tempfile.mkdtemp(prefix="dg-adv-")  # under /tmp: every directory above may be searched
+    os.chmod(public, 0o755)
+    fifo = os.path.join(public, "env")
+    os.mkfifo(fifo, 0o666)
+    writer = threading.Thread(target=lambda: os.close(os.open(fifo, os.O_WRONLY)), daemon=True)
+    writer.start()
+    time.sleep(0.3)  # the writer is blocked in open() by now
+    try:
+        with pytest.raises(files.FileError):
+            files.read_public(fifo, "it is named by EnvironmentFile= in the unit of user alice")
+        writer.join(0.5)
+        assert writer.is_alive(), "root opened the FIFO alice named"
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # release the writer
+        writer.join(5)
+        shutil.rmtree(public)
