@@ -20,7 +20,9 @@ import os
 import pathlib
 import sys
 import tempfile
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import configuration
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -37,3 +39,13 @@ if str(COLLECTIONS) not in sys.path:
     # works even if something imported ansible_collections before this conftest
     sys.path.insert(0, str(COLLECTIONS))
 configuration.set_hypothesis_home_dir(WORK / "hypothesis")
+
+
+@pytest.fixture(autouse=True)
+def _no_warnings_from_other_tests() -> Iterator[None]:
+    """AnsibleModule's warnings and deprecations are process-wide: a module test sees only its own."""
+    from ansible.module_utils.common import warnings
+
+    warnings._global_warnings.clear()
+    warnings._global_deprecations.clear()
+    yield
