@@ -53,16 +53,41 @@ class EngineError(DockguardError):
         self.status = status
 
 
+class _DeadlineSocket(socket.socket):
+    """A socket whose every receive waits at most until the request's deadline.
+
+    A plain timeout applies to each recv: a server that sends a byte at a time
+    (a user's own daemon socket) would hold the caller for as long as it likes.
+    """
+
+    deadline: float = 0.0
+
+    def recv_into(self, buffer: t.Any, nbytes: int = 0, flags: int = 0) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("the answer did not finish before the deadline")
+        self.settimeout(remaining)
+        return super().recv_into(buffer, nbytes, flags)
+
+
 class _UnixConnection(http.client.HTTPConnection):
     def __init__(self, path: str, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self._path = path
+        self.deadline = 0.0
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _DeadlineSocket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.deadline = self.deadline or time.monotonic() + float(t.cast(float, self.timeout))
         sock.settimeout(self.timeout)
         sock.connect(self._path)
         self.sock = sock
+
+    def start(self, deadline: float) -> None:
+        """Bound the next request (headers and body) by deadline."""
+        self.deadline = deadline
+        if isinstance(self.sock, _DeadlineSocket):
+            self.sock.deadline = deadline
 
 
 def socket_path(docker_host: str) -> str:
@@ -105,6 +130,7 @@ class Client:
                 self._conn = _UnixConnection(self.path, self.timeout)
             try:
                 deadline = time.monotonic() + self.timeout
+                self._conn.start(deadline)
                 self._conn.request("GET", path)
                 resp = self._conn.getresponse()
                 return resp.status, self._read_body(resp, path, deadline)

@@ -56,7 +56,7 @@ def describe_oserror(exc: OSError) -> str:
 def read_text(path: str, limit: int = READ_LIMIT, missing_ok: bool = False) -> str | None:
     """Text of a root-controlled file (never a symlink), at most limit bytes; None when missing and missing_ok."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = _open_regular(path, None, follow=False, shown=path)
     except FileNotFoundError:
         if missing_ok:
             return None
@@ -89,7 +89,7 @@ def read_public(path: str, why: str, limit: int = READ_LIMIT) -> str | None:
             break
         parent = os.path.dirname(parent)
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = _open_regular(real, None, follow=True, shown=path)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -101,6 +101,77 @@ def read_public(path: str, why: str, limit: int = READ_LIMIT) -> str | None:
                 f"{path} is not readable by everybody (mode {stat.S_IMODE(st.st_mode):04o}); {why}, so it is not read"
             )
         return _read_bounded(fh, st, path, limit).decode("utf-8", "surrogateescape")
+
+
+def _open_regular(name: str, dir_fd: int | None, follow: bool, shown: str) -> int:
+    """Open name for reading only once it is known to be a regular file.
+
+    It is first opened with O_PATH (no I/O: a FIFO's writer is not released, a
+    device is not opened), inspected, then reopened through /proc/self/fd.
+    """
+    flags = os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    pfd = os.open(name, flags, dir_fd=dir_fd)
+    try:
+        st = os.fstat(pfd)
+        if stat.S_ISLNK(st.st_mode):
+            raise OSError(errno.ELOOP, "is a symlink")
+        if not stat.S_ISREG(st.st_mode):
+            raise FileError(f"{shown} is not a regular file; refusing to open it")
+        return os.open(f"/proc/self/fd/{pfd}", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(pfd)
+
+
+def check_root_controlled(path: str) -> None:
+    """Refuse a path that anyone but root could redirect: every directory above it is root's and writable by
+    root only (sticky directories aside), and every link on the way is root's."""
+    parts = [p for p in os.path.normpath(path).split("/") if p][:-1]
+    cur = "/"
+    for part in parts:
+        nxt = os.path.join(cur, part)
+        try:
+            st = os.lstat(nxt)
+        except FileNotFoundError:
+            return  # root creates the rest
+        except OSError as exc:
+            raise FileError(f"cannot look at {nxt}: {describe_oserror(exc)}") from None
+        if stat.S_ISLNK(st.st_mode):
+            if st.st_uid != 0:
+                raise UnsafePathError(
+                    f"{path} goes through {nxt}, a symlink of uid {st.st_uid}; refusing: this module writes root's "
+                    "files only where only root can change the path"
+                )
+            nxt = os.path.realpath(nxt)
+            check_root_controlled(os.path.join(nxt, "x"))
+            st = os.stat(nxt)
+        if st.st_uid != 0 or (st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX):
+            raise UnsafePathError(
+                f"{path} lies in {nxt}, which root does not control alone (owner uid {st.st_uid}, mode "
+                f"{stat.S_IMODE(st.st_mode):04o}); refusing: this module writes root's files only where only root "
+                "can change the path (for a user's daemon, use the user option)"
+            )
+        cur = nxt
+
+
+def make_backup(path: str) -> str:
+    """A copy of path beside it, named like Ansible's backups; FileError naming why when it cannot be made."""
+    dest = f"{path}.{os.getpid()}.{time.strftime('%Y-%m-%d@%H:%M:%S')}~"
+    try:
+        fd = _open_regular(path, None, follow=False, shown=path)
+        with os.fdopen(fd, "rb") as src:
+            st = os.fstat(src.fileno())
+            data = src.read()
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            _write_all(out, data)
+            os.fchown(out, st.st_uid, st.st_gid)
+            os.fchmod(out, stat.S_IMODE(st.st_mode))
+            os.fsync(out)
+        finally:
+            os.close(out)
+    except OSError as exc:
+        raise FileError(f"cannot back up {path} to {dest}: {describe_oserror(exc)}; nothing was changed") from None
+    return dest
 
 
 def _read_bounded(fh: t.BinaryIO, st: os.stat_result, path: str, limit: int) -> bytes:
@@ -160,9 +231,10 @@ def atomic_write(
         raise UnsafePathError(f"{path} is a symlink (to {_readlink(path)!r}); refusing to write through it")
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise FileError(f"{path} exists but is not a regular file; nothing was written")
+    check_root_controlled(path)
+    backup_file = make_backup(path) if backup and st is not None else None
     try:
         make_dirs(directory)
-        backup_file = module.backup_local(path) if backup and st is not None else None
         tmp = os.path.join(directory, f".{os.path.basename(path)}.dockguard-{secrets.token_hex(4)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
@@ -406,7 +478,7 @@ class UserTree:
             if dfd is None or self._check_entry(dfd, name, shown) is None:
                 return None
             try:
-                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dfd)
+                fd = _open_regular(name, dfd, follow=False, shown=shown)
             except OSError as exc:
                 raise self._unsafe(exc, dfd, name, shown) from None
             with os.fdopen(fd, "rb") as fh:

@@ -24,6 +24,9 @@ from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors
 from ansible_collections.dockguard.hardening.plugins.module_utils._daemon.host import Target
 
 DROPIN_NAME = "99-dockguard-daemon-config.conf"
+# Seconds a systemctl job may take beyond the API wait (timeout), and a query at all.
+JOB_MARGIN = 30
+QUERY_BOUND = 30
 # A journal excerpt in a result is for a human: bounded.
 JOURNAL_LINES = 40
 
@@ -100,7 +103,11 @@ class Manager:
     # -- facts -----------------------------------------------------------------------------
 
     def systemctl(self, *args: str, check: bool = False) -> tuple[int, str, str]:
-        rc, out, err = self.host.systemctl(self.tgt.user, *args)
+        # a job (restart, reload) gets the API wait plus its own margin; a query a short bound
+        bound = self.p["timeout"] + JOB_MARGIN if args[0] in ("restart", "reload", "daemon-reload") else QUERY_BOUND
+        rc, out, err = self.host.systemctl(self.tgt.user, *args, bound=bound)
+        if rc == 124:
+            raise RestartError(f"systemctl {' '.join(args)} did not finish within {bound:g}s (the unit's job hangs)")
         if check and rc != 0:
             why = (err.strip() or out.strip() or "no output").splitlines()[0].rstrip(".")
             raise RestartError(f"systemctl {' '.join(args)} failed (rc={rc}): {why}")

@@ -50,10 +50,18 @@ class SystemHost:
     def bin(self, name: str) -> str | None:
         return t.cast("str | None", self.module.get_bin_path(name, opt_dirs=["/usr/sbin", "/sbin"]))
 
-    def systemctl(self, user: str | None, *args: str) -> tuple[int, str, str]:
+    def systemctl(self, user: str | None, *args: str, bound: float = 60.0) -> tuple[int, str, str]:
+        """systemctl (in the user's manager when user), killed after bound seconds (rc 124 then).
+
+        A user's unit can make a stop or start job last forever (ExecStop= that never returns, with
+        TimeoutStopSec=infinity); systemctl waits for the job, so the call itself is bounded.
+        """
         argv = [self.module.get_bin_path("systemctl", required=True)]
         if user:
             argv += ["--user", "-M", f"{user}@"]
+        timeout = self.module.get_bin_path("timeout")
+        if timeout:
+            argv = [timeout, "--kill-after=5", f"{max(1, int(bound))}", *argv]
         return commands.run(self.module, [*argv, *args])
 
     def journal(self, tgt: Target, service: str, since: float) -> list[str]:
@@ -133,6 +141,7 @@ class SystemHost:
             rel = tree.relative(path)
             st = tree.stat(rel)
             return (tree.read_text(rel), st) if st is not None else (None, None)
+        files.check_root_controlled(path)
         try:
             st = os.lstat(path)
         except FileNotFoundError:

@@ -115,7 +115,7 @@ class Host(SystemHost):
     def bin(self, name: str) -> str | None:
         return None if name == "dockerd" and not self.has_dockerd else f"/usr/bin/{name}"
 
-    def systemctl(self, user: str | None, *args: str) -> tuple[int, str, str]:
+    def systemctl(self, user: str | None, *args: str, bound: float = 60.0) -> tuple[int, str, str]:
         call = ["systemctl", *(["--user", "-M", f"{user}@"] if user else []), *args]
         if "show" in args:
             prop = args[args.index("-p") + 1]
@@ -1020,3 +1020,13 @@ def test_the_journal_is_read_again_until_the_explaining_line_is_written(host: Ho
     with pytest.raises(apply.ApplyFailed) as err:
         host.run(settings={"icc": False}, restart="on_change")
     assert err.value.msg.endswith("Journal: failed to start daemon: bad data-root")
+
+
+def test_a_systemctl_job_that_hangs_is_bounded_and_rolled_back(host: Host) -> None:
+    """A user's unit can make `systemctl restart` wait forever: the call is killed (rc 124) and named."""
+    host.running()
+    host.systemctl_rc["restart"] = (124, "", "")
+    with pytest.raises(apply.ApplyFailed) as err:
+        host.run(settings={"icc": False}, restart="on_change", timeout=5)
+    assert "systemctl restart docker.socket docker.service did not finish within 35s" in err.value.msg
+    assert not host.config.exists()  # rolled back to no file
