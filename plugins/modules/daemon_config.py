@@ -268,6 +268,7 @@ backup_file:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -277,6 +278,7 @@ from ansible_collections.dockguard.hardening.plugins.module_utils._daemon import
 from ansible_collections.dockguard.hardening.plugins.module_utils._daemon.host import SystemHost
 
 DROPIN_NAME = apply.DROPIN_NAME
+UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\@-]+")
 
 
 def run(module: AnsibleModule) -> dict:
@@ -284,6 +286,13 @@ def run(module: AnsibleModule) -> dict:
     params = module.params
     if params["timeout"] <= 0:
         raise DockguardError(f"timeout={params['timeout']}: must be a positive number of seconds (default 60)")
+    if not UNIT_NAME.fullmatch(params["service"]) or (
+        params["socket_unit"] and not UNIT_NAME.fullmatch(params["socket_unit"])
+    ):
+        raise DockguardError(
+            f"service={params['service']!r}, socket_unit={params['socket_unit']!r}: a unit name is letters, digits "
+            "and :-_.\\@ only, such as docker.service"
+        )
     if params["lock_timeout"] < 0:
         raise DockguardError(f"lock_timeout={params['lock_timeout']}: must be zero or more seconds")
     account = None
@@ -296,11 +305,18 @@ def run(module: AnsibleModule) -> dict:
             raise DockguardError(f"user={params['user']!r}: no such user on this host") from None
     tgt = apply.make_target(params, account)
     manager = apply.Manager(params, tgt, SystemHost(module), module.check_mode, module._diff)
-    # one lock per file: however the service is spelled, two runs on one daemon.json are serialized
-    with lock.exclusive(
-        f"daemon_config:{os.path.normpath(tgt.path)}", f"the daemon of {tgt.path}", params["lock_timeout"]
-    ):
-        return manager.run()
+    # one lock per file (however the service is spelled), then one per daemon (whichever file names it),
+    # always in this order
+    service = params["service"] if "." in params["service"] else params["service"] + ".service"
+    file_key = f"daemon_config:file:{os.path.normpath(tgt.path)}"
+    unit_key = f"daemon_config:unit:{tgt.user or ''}:{service}"
+    file_lock = lock.exclusive(file_key, f"the daemon of {tgt.path}", params["lock_timeout"])
+    unit_lock = lock.exclusive(unit_key, f"the service {service}", params["lock_timeout"])
+    with file_lock, unit_lock:
+        result = manager.run()
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
+    return result
 
 
 def main() -> None:
@@ -326,6 +342,9 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    # the result's path is reported as the module saw it; Ansible's own look at it would follow a link a
+    # user swapped in since (and report root's file)
+    module.add_path_info = lambda kwargs: kwargs
     try:
         result = run(module)
     except Exception as exc:  # pylint: disable=broad-exception-caught

@@ -174,10 +174,10 @@ def test_two_runs_at_once_on_one_daemon_keep_both_changes(host: t.Any, round_: i
 
 
 def test_a_run_that_cannot_have_the_lock_changes_nothing_and_says_why(host: t.Any) -> None:
-    lock = "/run/dockguard/" + hashlib.sha256(b"daemon_config:/etc/docker/daemon.json").hexdigest()[:20] + ".lock"
+    lock = "/run/dockguard/" + hashlib.sha256(b"daemon_config:file:/etc/docker/daemon.json").hexdigest()[:20] + ".lock"
     before = host.file("/etc/docker/daemon.json").content_string
     # hold the lock as another run would, and wait until it is really held before trying
-    sh(host, f"mkdir -p /run/dockguard && (setsid flock {lock} sleep 600 >/dev/null 2>&1 &)")
+    sh(host, f"mkdir -p /run/dockguard && (setsid flock -o {lock} sleep 600 >/dev/null 2>&1 &)")
     sh(host, f"for i in $(seq 100); do flock -n {lock} true || exit 0; sleep 0.2; done; exit 1")
     try:
         with pytest.raises(Failed) as err:
@@ -185,7 +185,7 @@ def test_a_run_that_cannot_have_the_lock_changes_nothing_and_says_why(host: t.An
         assert "another run is changing the daemon of /etc/docker/daemon.json" in err.value.result["msg"]
         assert host.file("/etc/docker/daemon.json").content_string == before
     finally:
-        host.run(f"pkill -f 'flock {lock}'")
+        host.run(f"pkill -f 'flock -o {lock}'; pkill -f 'sleep 600'")
 
 
 @pytest.mark.parametrize(

@@ -71,36 +71,61 @@ def read_text(path: str, limit: int = READ_LIMIT, missing_ok: bool = False) -> s
         return _read_bounded(fh, os.fstat(fd), path, limit).decode("utf-8", "surrogateescape")
 
 
-def read_public(path: str, why: str, limit: int = READ_LIMIT) -> str | None:
-    """Text of a file anybody may read (others may search every directory above it and read it); None when
-    missing. For files an ordinary user names: root reads for them only what they could read themselves."""
-    real = os.path.realpath(path)
-    parent = os.path.dirname(real)
-    while True:
+def read_as(user: str, uid: int, gid: int, path: str, why: str, limit: int = READ_LIMIT) -> str | None:
+    """Text of a file an ordinary user names, read with that user's own credentials; None when missing.
+
+    A child process takes the user's uid, gid and groups and opens the file (a
+    regular file only): the kernel refuses what the user could not read, so root
+    never reads a root-only file for them, however the path is swapped meanwhile.
+    """
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; its answer is checked in the parent
+        code = 0
         try:
-            st = os.stat(parent)
-        except OSError:
-            return None
-        if not st.st_mode & 0o001:
-            raise UnsafePathError(
-                f"{path} is not readable by everybody ({parent} is not searchable); {why}, so it is not read"
-            )
-        if parent == "/":
-            break
-        parent = os.path.dirname(parent)
-    try:
-        fd = _open_regular(real, None, follow=True, shown=path)
-    except FileNotFoundError:
+            os.close(r)
+            os.initgroups(user, gid)
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            try:
+                # as the user, so the kernel checks their rights; a FIFO or device is refused before it is opened
+                # (a swap meanwhile only opens what the user could open)
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    raise FileError(f"{path} is not a regular file; refusing to open it")
+                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    os.close(fd)
+                    raise FileError(f"{path} is not a regular file; refusing to read it")
+                with os.fdopen(fd, "rb") as fh:
+                    answer = b"D" + _read_bounded(fh, os.fstat(fd), path, limit)
+            except FileNotFoundError:
+                answer = b"M"
+            except FileError as exc:
+                answer = b"E" + exc.msg.encode("utf-8", "replace")
+            except OSError as exc:
+                answer = b"E" + describe_oserror(exc).encode("utf-8", "replace")
+            _write_all(w, answer)
+        except BaseException:  # nothing may escape a forked child
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    chunks = []
+    with os.fdopen(r, "rb") as fh:
+        while True:
+            chunk = fh.read(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _pid, status = os.waitpid(pid, 0)
+    answer = b"".join(chunks)
+    if status != 0 or not answer:
+        raise FileError(f"cannot read {path} as user {user}: the reading process failed")
+    if answer[:1] == b"M":
         return None
-    except OSError as exc:
-        raise FileError(f"cannot read {path}: {describe_oserror(exc)}") from None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not st.st_mode & 0o004:
-            raise UnsafePathError(
-                f"{path} is not readable by everybody (mode {stat.S_IMODE(st.st_mode):04o}); {why}, so it is not read"
-            )
-        return _read_bounded(fh, st, path, limit).decode("utf-8", "surrogateescape")
+    if answer[:1] == b"E":
+        raise UnsafePathError(f"{path} cannot be read by user {user} ({answer[1:].decode()}); {why}, so it is not read")
+    return answer[1:].decode("utf-8", "surrogateescape")
 
 
 def _open_regular(name: str, dir_fd: int | None, follow: bool, shown: str) -> int:
@@ -483,7 +508,8 @@ class UserTree:
                 raise self._unsafe(exc, dfd, name, shown) from None
             with os.fdopen(fd, "rb") as fh:
                 st = os.fstat(fd)
-                if st.st_nlink > 1 or st.st_uid not in (0, self.uid):  # swapped since the check
+                swapped = st.st_nlink > 1 or st.st_uid not in (0, self.uid)
+                if swapped or (st.st_uid != self.uid and not st.st_mode & 0o004):  # swapped since the check
                     raise UnsafePathError(f"{shown} changed while it was read; refusing")
                 return _read_bounded(fh, st, shown, limit)
 

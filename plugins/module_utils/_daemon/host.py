@@ -214,15 +214,16 @@ class SystemHost:
         """An EnvironmentFile= of the unit; None when it does not exist.
 
         For a user's daemon the file is read as the user could: in their home
-        through their tree (a link is refused, named), elsewhere only when
-        anybody may read it. Root never reads a root-only file for a user.
+        through their tree (a link is refused, named), elsewhere by a process
+        with the user's credentials. Root never reads a root-only file for a user.
         """
         path = os.path.normpath(path)
         tree = self.tree(tgt, path)
         if tree is not None:
             return tree.read_text(tree.relative(path))
         if tgt.user:
-            return files.read_public(path, f"it is named by EnvironmentFile= in the unit of user {tgt.user}")
+            why = f"it is named by EnvironmentFile= in the unit of user {tgt.user}"
+            return files.read_as(tgt.user, tgt.uid, tgt.gid, path, why)
         if not os.path.isfile(path):
             return None
         return self.read_unit(tgt, path)

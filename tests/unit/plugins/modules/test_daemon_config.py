@@ -993,17 +993,21 @@ def test_a_run_waits_for_the_lock_and_says_so_when_it_cannot_have_it(tmp_path: p
     from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
 
     lock_dir = str(tmp_path / "locks")
-    with lock.exclusive("daemon_config:/etc/docker/daemon.json", "the daemon of /etc/docker/daemon.json", 1, lock_dir):
+    with lock.exclusive(
+        "daemon_config:file:/etc/docker/daemon.json", "the daemon of /etc/docker/daemon.json", 1, lock_dir
+    ):
         with (
             pytest.raises(lock.LockTimeout, match=r"another run is changing the daemon of /etc/docker/daemon.json"),
             lock.exclusive(
-                "daemon_config:/etc/docker/daemon.json", "the daemon of /etc/docker/daemon.json", 0.3, lock_dir
+                "daemon_config:file:/etc/docker/daemon.json", "the daemon of /etc/docker/daemon.json", 0.3, lock_dir
             ),
         ):
             pass  # pragma: no cover
-        with lock.exclusive("daemon_config:/home/alice/.config/docker/daemon.json", "another daemon", 0.3, lock_dir):
+        with lock.exclusive(
+            "daemon_config:file:/home/alice/.config/docker/daemon.json", "another daemon", 0.3, lock_dir
+        ):
             pass  # another daemon's lock is independent
-    with lock.exclusive("daemon_config:/etc/docker/daemon.json", "again", 0.3, lock_dir):
+    with lock.exclusive("daemon_config:file:/etc/docker/daemon.json", "again", 0.3, lock_dir):
         pass  # released
 
 
@@ -1030,3 +1034,35 @@ def test_a_systemctl_job_that_hangs_is_bounded_and_rolled_back(host: Host) -> No
         host.run(settings={"icc": False}, restart="on_change", timeout=5)
     assert "systemctl restart docker.socket docker.service did not finish within 35s" in err.value.msg
     assert not host.config.exists()  # rolled back to no file
+
+
+@pytest.mark.parametrize("service", ["../../../tmp/evil", "docker service", "a/b.service"])
+def test_a_service_that_is_no_unit_name_is_refused(service: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from ansible.module_utils.testing import patch_module_args
+
+    with patch_module_args({"settings": {"icc": False}, "service": service}), pytest.raises(SystemExit):
+        mod.main()
+    assert "a unit name is letters, digits" in json.loads(capsys.readouterr().out)["msg"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reading as another user needs root")
+def test_a_file_a_user_names_is_read_with_their_credentials() -> None:
+    import shutil
+    import tempfile
+
+    public = pathlib.Path(tempfile.mkdtemp(prefix="dg-readas-"))  # under /tmp: every directory above searchable
+    os.chmod(public, 0o755)
+    try:
+        check_read_as(public)
+    finally:
+        shutil.rmtree(public)
+
+
+def check_read_as(public: pathlib.Path) -> None:
+    (public / "ok.env").write_text("A=1\n")
+    (public / "secret.env").write_text("PASSWORD=x\n")
+    os.chmod(public / "secret.env", 0o600)
+    assert files.read_as("nobody", 65534, 65534, str(public / "ok.env"), "why") == "A=1\n"
+    assert files.read_as("nobody", 65534, 65534, str(public / "missing.env"), "why") is None
+    with pytest.raises(files.UnsafePathError, match="cannot be read by user nobody"):
+        files.read_as("nobody", 65534, 65534, str(public / "secret.env"), "why")
