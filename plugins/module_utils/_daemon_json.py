@@ -179,22 +179,19 @@ def _type_name(spec: TypeSpec, plural: bool = False) -> str:
     return " or ".join(_type_name(s, plural) for s in spec[1])
 
 
+_JSON_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int in Python, not in JSON
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "list"),
+    (dict, "object"),
+    (type(None), "null"),
+)
+
+
 def _json_type(value: t.Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    if value is None:
-        return "null"
-    return type(value).__name__
+    return next((name for kind, name in _JSON_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
 _SCALARS: dict[str, t.Callable[[t.Any], bool]] = {

@@ -24,6 +24,8 @@ import ipaddress
 import traceback
 import typing as t
 
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -54,7 +56,7 @@ def eku_name(oid: x509.ObjectIdentifier) -> str:
     return EKU_NAMES.get(oid, oid.dotted_string)
 
 
-class TLSMaterialError(Exception):
+class TLSMaterialError(DockguardError):
     """PEM input that cannot be read; the message says which file and why."""
 
 

@@ -206,7 +206,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import audit, facts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis import catalogue as cat
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import commands
-from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import failure
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.module import execute
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
     "sections": {"type": "list", "elements": "str", "default": []},
@@ -303,12 +303,11 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run(module)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(**failure(exc))  # a DockguardError's message and details, or the traceback
-    module.exit_json(changed=False, audit=result, summary=result["summary"])
+    def report(module: AnsibleModule) -> dict[str, t.Any]:
+        audit = run(module)
+        return {"changed": False, "audit": audit, "summary": audit["summary"]}
+
+    execute(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), report)
 
 
 if __name__ == "__main__":

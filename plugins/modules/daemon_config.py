@@ -30,13 +30,7 @@ description:
     that running containers survive the restart.
 extends_documentation_fragment:
   - dockguard.hardening.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+  - dockguard.hardening.attributes.full
 options:
   path:
     description:
@@ -273,7 +267,8 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
-from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError, failure
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.module import execute
 from ansible_collections.dockguard.hardening.plugins.module_utils._daemon import apply
 from ansible_collections.dockguard.hardening.plugins.module_utils._daemon.host import SystemHost
 
@@ -314,8 +309,6 @@ def run(module: AnsibleModule) -> dict:
     unit_lock = lock.exclusive(unit_key, f"the service {service}", params["lock_timeout"])
     with file_lock, unit_lock:
         result = manager.run()
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
     return result
 
 
@@ -342,14 +335,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    # the result's path is reported as the module saw it; Ansible's own look at it would follow a link a
-    # user swapped in since (and report root's file)
-    module.add_path_info = lambda kwargs: kwargs
-    try:
-        result = run(module)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(**failure(exc))
-    module.exit_json(**result)
+    execute(module, run)
 
 
 if __name__ == "__main__":

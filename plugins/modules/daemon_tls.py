@@ -174,7 +174,6 @@ import json
 import os
 import pwd
 import stat
-import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -182,6 +181,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.dockguard.hardening.plugins.module_utils import _tls
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import files
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.module import execute
 
 KINDS = ("cacert", "cert", "key")
 MODE_KIND = {"cacert": "ca", "cert": "cert", "key": "key"}
@@ -347,18 +347,16 @@ def main() -> None:
     )
     if _tls.CRYPTOGRAPHY_IMPORT_ERROR is not None:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=_tls.CRYPTOGRAPHY_IMPORT_ERROR)
-    try:
-        result = DaemonTLS(module).run()
-    except _tls.TLSMaterialError as exc:
-        module.fail_json(msg=str(exc))
-    except DockguardError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
+    execute(module, judge)
+
+
+def judge(module: AnsibleModule) -> dict[str, t.Any]:
+    """The findings; with enforce, a failure naming each failed check (the findings as its result keys)."""
+    result = DaemonTLS(module).run()
     if module.params["enforce"] and not result["ok"]:
         problems = "; ".join(f"{f['file']}: {f['check']}: {f['detail']}" for f in result["failed_findings"])
-        module.fail_json(msg=f"TLS material fails {len(result['failed_findings'])} check(s): {problems}", **result)
-    module.exit_json(**result)
+        raise DockguardError(f"TLS material fails {len(result['failed_findings'])} check(s): {problems}", **result)
+    return result
 
 
 if __name__ == "__main__":

@@ -248,12 +248,11 @@ prerequisites:
       - {"name": "newuidmap", "ok": true, "detail": "setuid root", "fix": "install the uidmap package"}
 """
 
-import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.module import execute
 from ansible_collections.dockguard.hardening.plugins.module_utils._rootless.daemons import Rootless
 from ansible_collections.dockguard.hardening.plugins.module_utils._rootless.host import SystemHost
 
@@ -273,14 +272,7 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        result = run(module)
-    except DockguardError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
-    module.exit_json(**result)
+    execute(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run)
 
 
 if __name__ == "__main__":

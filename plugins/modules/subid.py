@@ -35,13 +35,7 @@ description:
   - Files are written atomically (root:root 0644) after an optional backup.
 extends_documentation_fragment:
   - dockguard.hardening.attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-  idempotent:
-    support: full
+  - dockguard.hardening.attributes.full
 options:
   name:
     description:
@@ -191,14 +185,13 @@ restored:
 import grp
 import os
 import pwd
-import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _subid as si
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import lock
-from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.module import execute
 
 # How long a run waits for another run changing the same files, and where the locks live.
 LOCK_TIMEOUT = 60
@@ -261,25 +254,14 @@ class Subid:
             "on_invalid": self.p["on_invalid"],
         }
         # each file avoids what the other file has taken, so both get the same start when one is free in both
-        uid_plan = si.plan_present(
-            self.p["subuid_path"],
-            uid_text,
-            uid_owners,
-            users,
-            si.bounds(defs, "UID"),
-            avoid=si.taken(gid_text, gid_owners, groups),
-            **common,
+        files = (
+            (self.p["subuid_path"], uid_text, uid_owners, users, "UID", (gid_text, gid_owners, groups)),
+            (self.p["subgid_path"], gid_text, gid_owners, groups, "GID", (uid_text, uid_owners, users)),
         )
-        gid_plan = si.plan_present(
-            self.p["subgid_path"],
-            gid_text,
-            gid_owners,
-            groups,
-            si.bounds(defs, "GID"),
-            avoid=si.taken(uid_text, uid_owners, users),
-            **common,
-        )
-        return [uid_plan, gid_plan]
+        return [
+            si.plan_present(path, text, owners, ids, si.bounds(defs, kind), avoid=si.taken(*other), **common)
+            for path, text, owners, ids, kind, other in files
+        ]
 
     def run(self) -> dict[str, t.Any]:
         p = self.p
@@ -339,13 +321,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    try:
-        result = Subid(module).run()
-    except DockguardError as exc:
-        module.fail_json(msg=exc.msg, **exc.details)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
-    module.exit_json(**result)
+    execute(module, lambda m: Subid(m).run())
 
 
 if __name__ == "__main__":

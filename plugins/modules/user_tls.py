@@ -155,13 +155,15 @@ certificate:
   sample: "-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n"
 """
 
-import traceback
+
+import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.dockguard.hardening.plugins.module_utils import _tls_client
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import files
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.module import execute
 
 
 def main() -> None:
@@ -186,26 +188,29 @@ def main() -> None:
     p = module.params
     if p["key_type"] == "RSA" and p["key_size"] < 2048:
         module.fail_json(msg=f"key_size={p['key_size']}: an RSA key needs at least 2048 bits")
-    material = None
+    execute(module, issue)
+
+
+def issue(module: AnsibleModule) -> dict[str, t.Any]:
+    """The user's material; a failure carries the changes made before it."""
+    p = module.params
+    material = _tls_client.ClientMaterial(
+        files.user_tree(p["user"]),
+        p["directory"],
+        _tls_client.KeySpec(p["key_type"], p["key_curve"], p["key_size"]),
+        p["common_name"],
+        certificate=p["certificate"],
+        ca_bundle=p["ca_bundle"],
+        check_mode=module.check_mode,
+    )
     try:
-        material = _tls_client.ClientMaterial(
-            files.user_tree(p["user"]),
-            p["directory"],
-            _tls_client.KeySpec(p["key_type"], p["key_curve"], p["key_size"]),
-            p["common_name"],
-            certificate=p["certificate"],
-            ca_bundle=p["ca_bundle"],
-            check_mode=module.check_mode,
-        )
         result = material.run()
     except DockguardError as exc:
-        module.fail_json(msg=exc.msg, changes=material.changes if material else [], **exc.details)
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        module.fail_json(msg=f"unexpected error: {exc}", exception=traceback.format_exc())
+        raise DockguardError(exc.msg, **{"changes": material.changes, **exc.details}) from None
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff
-    module.exit_json(**result)
+    return result
 
 
 if __name__ == "__main__":
