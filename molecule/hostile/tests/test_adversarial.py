@@ -244,7 +244,7 @@ def test_two_spellings_of_one_service_do_not_lose_an_update(host: t.Any) -> None
         b = {"settings": {"max-concurrent-downloads": 2 + round_}, "restart": "never"}
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             results = list(pool.map(run_cli, [a, b]))
-        assert all(rc == 0 for rc, _ in results), results
+        assert all(rc == 0 for rc, _out in results), results
         config = json.loads(host.file("/etc/docker/daemon.json").content_string)
         if config.get("debug") != (round_ % 2 == 0) or config.get("max-concurrent-downloads") != 2 + round_:
             lost.append((round_, config))

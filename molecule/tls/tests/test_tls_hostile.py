@@ -66,7 +66,7 @@ def plant(host: t.Any, user: str, commands: list[str]) -> list[str]:
     """Run the user's commands (as the user; a "|| root: ..." part as root when the user's part fails)."""
     notes = []
     for command in commands:
-        as_user, _, as_root = command.partition(" || root: ")
+        as_user, _sep, as_root = command.partition(" || root: ")
         home = f"/home/{user}"
         out = host.run(f"runuser -u {user} -- sh -c {shlex.quote('cd && ' + as_user)}")
         if out.rc != 0 and as_root:

@@ -320,7 +320,7 @@ def _serve(path: str, head: bytes, trickle_for: float, tail: bytes = b"") -> thr
     srv.listen(1)
 
     def handle() -> None:
-        conn, _ = srv.accept()
+        conn, _addr = srv.accept()
         with conn, contextlib.suppress(OSError):  # the client may hang up first: that is the point
             conn.recv(65536)
             conn.sendall(head)
