@@ -148,8 +148,8 @@ def _open_regular(name: str, dir_fd: int | None, follow: bool, shown: str) -> in
 
 
 def check_root_controlled(path: str) -> None:
-    """Refuse a path that anyone but root could redirect: every directory above it is root's and writable by
-    root only (sticky directories aside), and every link on the way is root's."""
+    """Refuse a path that anyone but root could redirect: every directory above it and every link on the way
+    is root's."""
     parts = [p for p in os.path.normpath(path).split("/") if p][:-1]
     cur = "/"
     for part in parts:
@@ -169,11 +169,13 @@ def check_root_controlled(path: str) -> None:
             nxt = os.path.realpath(nxt)
             check_root_controlled(os.path.join(nxt, "x"))
             st = os.stat(nxt)
-        if st.st_uid != 0 or (st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX):
+        # a directory of root's that others may write (a planted 0777 /etc/docker, which the daemon role then
+        # fixes) cannot redirect this write: the temp file is O_EXCL|O_NOFOLLOW, the rename replaces a planted
+        # link, and a subdirectory someone else made is theirs, so it is refused here
+        if st.st_uid != 0:
             raise UnsafePathError(
-                f"{path} lies in {nxt}, which root does not control alone (owner uid {st.st_uid}, mode "
-                f"{stat.S_IMODE(st.st_mode):04o}); refusing: this module writes root's files only where only root "
-                "can change the path (for a user's daemon, use the user option)"
+                f"{path} lies in {nxt}, which belongs to uid {st.st_uid}, not root; refusing: this module writes "
+                "root's files only where only root can change the path (for a user's daemon, use the user option)"
             )
         cur = nxt
 
