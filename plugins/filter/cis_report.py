@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dockguard.hardening.plugins.plugin_utils import _cis_report
+from ansible_collections.dockguard.hardening.plugins.plugin_utils import _cis_drift, _cis_report
 
 _R = t.TypeVar("_R")
 
@@ -62,14 +62,22 @@ def cis_fleet_summary(audits: object) -> dict[str, t.Any]:
     return _call("cis_fleet_summary", _cis_report.fleet_summary, audits)
 
 
-def cis_gate(audits: object, level: int = 2, errors: bool = True) -> list[list[str]]:
-    if not isinstance(errors, bool):
-        raise AnsibleFilterError(f"cis_gate: errors must be a boolean, got {errors!r}")
+def cis_gate(audits: object, level: int = 2, errors: bool = True, new_only: bool = False) -> list[list[str]]:
+    for name, flag in (("errors", errors), ("new_only", new_only)):
+        if not isinstance(flag, bool):
+            raise AnsibleFilterError(f"cis_gate: {name} must be a boolean, got {flag!r}")
     try:
         level = int(str(level))
     except ValueError as exc:
         raise AnsibleFilterError(f"cis_gate: level must be an integer (1 or 2), got {level!r}") from exc
-    return [list(found) for found in _call("cis_gate", _cis_report.gate, audits, level, errors)]
+    return [list(found) for found in _call("cis_gate", _cis_report.gate, audits, level, errors, new_only)]
+
+
+def cis_drift(current: object, previous: object = None) -> dict[str, t.Any]:
+    def compare(now: object, before: object) -> dict[str, t.Any]:
+        return _cis_drift.drift(before, now)
+
+    return _call("cis_drift", compare, current, _plain(previous))
 
 
 def cis_report_filename(host: object) -> str:
@@ -89,5 +97,6 @@ class FilterModule:
             "cis_fleet_html": cis_fleet_html,
             "cis_fleet_summary": cis_fleet_summary,
             "cis_gate": cis_gate,
+            "cis_drift": cis_drift,
             "cis_report_filename": cis_report_filename,
         }

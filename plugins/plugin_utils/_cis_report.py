@@ -671,7 +671,25 @@ def _host_entry(audit: Audit) -> dict[str, t.Any]:
         "failing": c["fail"],
         "errors": c["error"],
         "expired_waivers": sum(1 for r in audit["results"] if expired_waiver(r)),
+        "drift": _drift_of(audit),
     }
+
+
+_DRIFT_LISTS = ("new_failures", "expired_waivers", "new_items", "fixed", "changed")
+
+
+def _drift_of(audit: Audit) -> dict[str, t.Any] | None:
+    """The audit's drift (added by the audit role from its history), kept to what reports show."""
+    drift = audit.get("drift")
+    if not isinstance(drift, t.Mapping):
+        return None
+    out: dict[str, t.Any] = {
+        "first_audit": bool(drift.get("first_audit")),
+        "previous_started": drift.get("previous_started"),
+    }
+    for key in _DRIFT_LISTS:
+        out[key] = [dict(e) for e in drift.get(key) or [] if isinstance(e, t.Mapping)]
+    return out
 
 
 def _new_control(result: Result) -> dict[str, t.Any]:
@@ -797,6 +815,50 @@ def _fleet_hosts_table(hosts: list[t.Mapping[str, t.Any]]) -> list[str]:
     ]
 
 
+_DRIFT_TITLES = {
+    "new_failures": ("fail", "New failures"),
+    "expired_waivers": ("fail", "Waivers expired"),
+    "new_items": ("fail", "New items in failing controls"),
+    "fixed": ("pass", "Fixed"),
+    "changed": ("manual", "Other changes"),
+}
+
+
+def _drift_entry(key: str, entry: t.Mapping[str, t.Any]) -> str:
+    text = f"{entry.get('id', '?')} {entry.get('title', '')}"
+    if key == "new_items":
+        text += ": " + ", ".join(str(i) for i in entry.get("items") or [])
+    elif key in ("new_failures", "fixed", "changed") and entry.get("was"):
+        text += f" (was {LABELS.get(str(entry['was']), entry['was'])})"
+    elif key == "expired_waivers" and entry.get("expires"):
+        text += f" (expired {entry['expires']})"
+    return f"<li>{esc(text)}</li>"
+
+
+def _fleet_drift(hosts: list[t.Mapping[str, t.Any]]) -> list[str]:
+    """Changes since each host's previous audit, news first: what a person reads before the matrix."""
+    known = [h for h in hosts if h.get("drift")]
+    if not known:
+        return []
+    out = ["<h2>Since the last audit</h2>", '<table class="sections"><tbody>']
+    for h in sorted(known, key=lambda h: -sum(len(h["drift"][k]) for k in _DRIFT_LISTS[:3])):
+        drift = h["drift"]
+        since = "first audit" if drift["first_audit"] else f"since {drift.get('previous_started') or '?'}"
+        cells = []
+        for key in _DRIFT_LISTS:
+            if drift[key]:
+                status, title = _DRIFT_TITLES[key]
+                items = "".join(_drift_entry(key, e) for e in drift[key])
+                cells.append(f"{_badge(status, f'{len(drift[key])} {title}')}<ul>{items}</ul>")
+        body = "".join(cells) or "no change"
+        out.append(
+            f'<tr><td><a href="./{esc(quote(h["report"]))}">{esc(h["host"])}</a><br>'
+            f'<span class="sec">{esc(since)}</span></td><td>{body}</td></tr>'
+        )
+    out.append("</tbody></table>")
+    return out
+
+
 def fleet_html(audits: object) -> str:
     """One self-contained HTML page: one row per control, one column per host, worst first both ways."""
     summary = fleet_summary(audits)
@@ -818,6 +880,7 @@ def fleet_html(audits: object) -> str:
         '<input id="filter" type="search" placeholder="Filter controls: id or title…" hidden>',
         "</header>",
         "<main>",
+        *_fleet_drift(hosts),
         "<h2>Hosts, worst first</h2>",
         *_fleet_hosts_table(hosts),
         "<h2>Controls &times; hosts</h2>",
@@ -840,19 +903,38 @@ def fleet_html(audits: object) -> str:
 # --- gate ----------------------------------------------------------------------------------------
 
 
-def gate(audits: object, level: int = 2, errors: bool = True) -> list[tuple[str, str, str]]:
+def gate(audits: object, level: int = 2, errors: bool = True, new_only: bool = False) -> list[tuple[str, str, str]]:
     """(host, id, title) of every control of level <= `level` that fails (or errs, unless errors=False).
 
     Waived controls do not count; a control whose waiver expired has status fail and counts.
+    With new_only, only what the audit's `drift` (see _cis_drift) names counts: controls failing
+    since the previous audit, and failing controls that name a new item (a container that
+    appeared); a team adopts the gate on an old fleet without fixing everything first.
     """
     if isinstance(level, bool) or not isinstance(level, int) or level < 1:
         raise ReportError(f"level must be a positive integer (1 or 2), got {level!r}")
     bad = {"fail", "error"} if errors else {"fail"}
     out = []
     for audit in as_audits(audits):
+        wanted = _new_ids(audit) if new_only else None
         for r in sorted(audit["results"], key=lambda r: id_key(r["id"])):
             # a control without a numeric level counts at every level: fail closed
             control_level = r.get("level") if isinstance(r.get("level"), int) else 1
-            if r["status"] in bad and control_level <= level:
+            if r["status"] in bad and control_level <= level and (wanted is None or r["id"] in wanted):
                 out.append((audit["host"], r["id"], str(r.get("title", ""))))
     return out
+
+
+def _new_ids(audit: Audit) -> set[str]:
+    drift = audit.get("drift")
+    if not isinstance(drift, t.Mapping):
+        raise ReportError(
+            f"host {audit['host']}: the gate on new failures needs the audit's 'drift' "
+            "(the audit role adds it from the previous result in audit_history_dir)"
+        )
+    found = set()
+    for key in ("new_failures", "new_items"):
+        for entry in drift.get(key) or []:
+            if isinstance(entry, t.Mapping) and entry.get("id"):
+                found.add(str(entry["id"]))
+    return found

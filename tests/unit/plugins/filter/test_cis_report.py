@@ -53,6 +53,7 @@ def ansible_env() -> dict[str, str]:
 
 def test_exposed_filters() -> None:
     assert sorted(FILTERS) == [
+        "cis_drift",
         "cis_fleet_html",
         "cis_fleet_summary",
         "cis_gate",
