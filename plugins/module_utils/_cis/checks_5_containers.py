@@ -11,18 +11,11 @@ Docstrings follow the format stated in _cis.checks.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import typing as t
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import (
-    FALSE_WORDS,
-    TRUE_WORDS,
-    none_running,
-    opt,
-    per_container,
-    security_opts,
-)
+from ansible_collections.dockguard.hardening.plugins.module_utils._authz import predicates as pr
+from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import none_running, per_container
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import Container, FactError, Facts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Check, Verdict, section
 
@@ -64,7 +57,7 @@ def _selinux(f: Facts, arg: str) -> Verdict:
         return Verdict("not_applicable", ["SELinux is not enabled in the daemon (selinux-enabled)"])
 
     def judge(c: Container) -> str | None:
-        labels = [opt(o) for o in security_opts(c) if o.startswith("label")]
+        labels = [o for o in pr.security_opts(c.host_config) if o.startswith("label")]
         if "label=disable" in labels:
             return "label=disable"
         return None if labels else "no SELinux label options"
@@ -79,7 +72,7 @@ def _capabilities(f: Facts, arg: str) -> Verdict:
     def judge(c: Container) -> str | None:
         if c.host_config.get("Privileged"):
             return "privileged: every capability"
-        added = c.host_config.get("CapAdd") or []
+        added = pr.added_capabilities(c.host_config)
         return f"CapAdd={','.join(added)}" if added else None
 
     return per_container(f, judge, "no capabilities added")
@@ -106,7 +99,7 @@ def _sensitive_mounts(f: Facts, arg: str) -> Verdict:
     return per_container(f, judge, "no sensitive host directory mounted")
 
 
-SENSITIVE = frozenset({"/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr"})
+SENSITIVE = pr.SENSITIVE
 
 
 @check("sshd")
@@ -128,11 +121,7 @@ def _sshd(f: Facts, arg: str) -> Verdict:
 
 def _port_bindings(c: Container) -> list[tuple[str, str, str]]:
     """(container port, host ip, host port) of published ports."""
-    out = []
-    for cport, binds in ((c.inspect.get("NetworkSettings") or {}).get("Ports") or {}).items():
-        for b in binds or []:
-            out.append((cport, str(b.get("HostIp") or ""), str(b.get("HostPort") or "")))
-    return out
+    return pr.port_bindings((c.inspect.get("NetworkSettings") or {}).get("Ports"))
 
 
 @check("privileged_ports")
@@ -140,7 +129,7 @@ def _privileged_ports(f: Facts, arg: str) -> Verdict:
     """Fail each running container that publishes a host port below 1024."""
 
     def judge(c: Container) -> str | None:
-        low = [f"{hp}->{cp}" for cp, _host_ip, hp in _port_bindings(c) if hp.isdigit() and int(hp) < 1024]
+        low = [f"{hp}->{cp}" for cp, _host_ip, hp in _port_bindings(c) if pr.low_port(hp)]
         return f"host ports below 1024: {', '.join(low)}" if low else None
 
     return per_container(f, judge, "no privileged host port")
@@ -163,9 +152,7 @@ def _published_ports(f: Facts, arg: str) -> Verdict:
 def _mode_check(field: str, what: str) -> Check:
     def run(f: Facts, arg: str) -> Verdict:
         """Fail each running container whose `HostConfig.{field}` is `host` (it shares the host's namespace)."""
-        return per_container(
-            f, lambda c: f"{field}=host" if str(c.host_config.get(field) or "") == "host" else None, what
-        )
+        return per_container(f, lambda c: f"{field}=host" if pr.host_namespace(c.host_config, field) else None, what)
 
     return run
 
@@ -188,7 +175,7 @@ CHECKS["host_userns"] = _mode_check("UsernsMode", "not in the host user namespac
 def _limit_check(field: str, limit: str, what: str) -> Check:
     def run(f: Facts, arg: str) -> Verdict:
         """Fail each running container without a {limit}."""
-        return per_container(f, lambda c: None if int(c.host_config.get(field) or 0) > 0 else f"no {limit}", what)
+        return per_container(f, lambda c: None if pr.limited(c.host_config, field) else f"no {limit}", what)
 
     return run
 
@@ -216,22 +203,12 @@ def _read_only(f: Facts, arg: str) -> Verdict:
     )
 
 
-def _unspecified(ip: str) -> bool:
-    """Every interface: no address, or an unspecified one in any spelling (0.0.0.0, ::, [::], ::0)."""
-    if not ip.strip("[]"):
-        return True
-    try:
-        return ipaddress.ip_address(ip.strip("[]")).is_unspecified
-    except ValueError:
-        return False
-
-
 @check("port_binding_ip")
 def _port_binding_ip(f: Facts, arg: str) -> Verdict:
     """Fail each running container that publishes a port on every interface (0.0.0.0, ::, no address)."""
 
     def judge(c: Container) -> str | None:
-        wild = [f"{hp}->{cp}" for cp, ip, hp in _port_bindings(c) if _unspecified(ip)]
+        wild = [f"{hp}->{cp}" for cp, ip, hp in _port_bindings(c) if pr.unspecified(ip)]
         return f"published on every interface: {', '.join(sorted(set(wild)))}" if wild else None
 
     return per_container(f, judge, "ports bound to a specific address")
@@ -242,14 +219,7 @@ def _restart_policy(f: Facts, arg: str) -> Verdict:
     """Fail each running container restarting `always`, `unless-stopped`, or `on-failure` above 5 times."""
 
     def judge(c: Container) -> str | None:
-        pol = c.host_config.get("RestartPolicy") or {}
-        name = str(pol.get("Name") or "no")
-        count = int(pol.get("MaximumRetryCount") or 0)
-        if name in ("always", "unless-stopped"):
-            return f"restart policy {name}"
-        if name == "on-failure" and (count == 0 or count > 5):
-            return f"restart policy on-failure:{count or 'unlimited'}"
-        return None
+        return pr.restart_problem(c.host_config.get("RestartPolicy") or {})
 
     return per_container(f, judge, "restart bounded (on-failure:5 or less, or none)")
 
@@ -259,7 +229,7 @@ def _devices(f: Facts, arg: str) -> Verdict:
     """Fail each running container given host devices (`--device`)."""
 
     def judge(c: Container) -> str | None:
-        devs = [str(d.get("PathOnHost")) for d in c.host_config.get("Devices") or []]
+        devs = pr.host_devices(c.host_config)
         return f"host devices: {', '.join(devs)}" if devs else None
 
     return per_container(f, judge, "no host devices")
@@ -333,8 +303,7 @@ def _seccomp(f: Facts, arg: str) -> Verdict:
     def judge(c: Container) -> str | None:
         if daemon_off:
             return daemon_off
-        bad = [o for o in security_opts(c) if opt(o) == "seccomp=unconfined"]
-        if bad:
+        if pr.seccomp_unconfined(pr.security_opts(c.host_config)):
             return "seccomp=unconfined"
         return "privileged: no seccomp profile" if c.host_config.get("Privileged") else None
 
@@ -376,11 +345,10 @@ def _container_nnp(f: Facts, arg: str) -> Verdict:
     daemon_wide = f.setting("no-new-privileges")[0]
 
     def judge(c: Container) -> str | None:
-        opts = [opt(o) for o in security_opts(c)]
-        if any(o == f"no-new-privileges={w}" for o in opts for w in FALSE_WORDS):
+        opts = pr.security_opts(c.host_config)
+        if pr.no_new_privileges_off(opts):
             return "no-new-privileges=false"
-        on = ["no-new-privileges"] + [f"no-new-privileges={w}" for w in TRUE_WORDS]
-        if daemon_wide is True or any(o in on for o in opts):
+        if daemon_wide is True or pr.no_new_privileges_on(opts):
             return None
         return "may gain privileges (no no-new-privileges)"
 
@@ -417,32 +385,19 @@ def _default_bridge(f: Facts, arg: str) -> Verdict:
     return per_container(f, judge, "not on docker0")
 
 
-def _run_path(path: str) -> str:
-    path = os.path.normpath(path)
-    return "/run" + path[len("/var/run") :] if path == "/var/run" or path.startswith("/var/run/") else path
-
-
 @check("docker_sock_mount")
 def _sock_mount(f: Facts, arg: str) -> Verdict:
     """Fail each running container that bind-mounts a `docker.sock`, the daemon's socket, or a directory
     holding it (/var/run and /run alike).
     """
     # the daemon's sockets, wherever they are; /var/run is /run
-    sockets = {_run_path(f.target.socket)} | {
-        _run_path(h[len("unix://") :]) for h in f.hosts() if h.startswith("unix://")
-    }
-
-    def exposes(source: str) -> bool:
-        src = _run_path(source)
-        if src.endswith("docker.sock") or src in sockets:
-            return True
-        return any(s.startswith(src.rstrip("/") + "/") for s in sockets)  # a directory holding a socket
+    sockets = [f.target.socket] + [h[len("unix://") :] for h in f.hosts() if h.startswith("unix://")]
 
     def judge(c: Container) -> str | None:
         socks = [
             str(m.get("Source"))
             for m in c.inspect.get("Mounts") or []
-            if m.get("Type") == "bind" and exposes(str(m.get("Source") or ""))
+            if m.get("Type") == "bind" and pr.exposes_socket(str(m.get("Source") or ""), sockets)
         ]
         return f"mounts {', '.join(socks)}" if socks else None
 
