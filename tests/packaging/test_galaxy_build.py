@@ -11,14 +11,10 @@ project's own developers need (galaxy.yml's build_ignore).
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
-import tarfile
 import typing as t
 
-import ansible_collections
-import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -64,43 +60,6 @@ DEVELOPER_ONLY = [
 ]
 
 
-def run(argv: list[str], env: dict[str, str] | None = None, cwd: pathlib.Path = ROOT) -> str:
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(argv)} failed (rc={proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc.stdout
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, t.Any]:
-    tmp = tmp_path_factory.mktemp("galaxy")
-    run(["ansible-galaxy", "collection", "build", "--output-path", str(tmp / "dist"), str(ROOT)], cwd=tmp)
-    (tarball,) = (tmp / "dist").glob("*.tar.gz")
-    collections = tmp / "collections"
-    collections.mkdir()
-    bundled = next(p for p in ansible_collections.__path__ if pathlib.Path(p).parent.name == "site-packages")
-    (tmp / "ansible.cfg").write_text("[defaults]\n")  # not the checkout's configuration
-    env = {
-        **os.environ,
-        # only the installed copy (never the checkout's link), and the collections the
-        # `ansible` package bundles (for the dependencies)
-        "ANSIBLE_COLLECTIONS_PATH": f"{collections}:{pathlib.Path(bundled).parent}",
-        "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_CONFIG": str(tmp / "ansible.cfg"),
-    }
-    run(
-        ["ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-p", str(collections), str(tarball)],
-        env=env,
-        cwd=tmp,
-    )
-    installed = collections / "ansible_collections" / GALAXY["namespace"] / GALAXY["name"]
-    assert (installed / "MANIFEST.json").is_file(), f"nothing installed at {installed}"
-    with tarfile.open(tarball) as tar:
-        names = [m.name for m in tar.getmembers()]
-    return {"tarball": tarball, "names": names, "installed": installed, "env": env}
-
-
 def tracked() -> set[str]:
     out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     return {f for f in out.split("\0") if f}
@@ -135,26 +94,26 @@ def test_the_tarball_carries_what_a_user_needs(built: dict[str, t.Any]) -> None:
     assert manifest["collection_info"]["version"] == GALAXY["version"]
 
 
-def test_every_module_documents_itself_from_the_install(built: dict[str, t.Any]) -> None:
+def test_every_module_documents_itself_from_the_install(built: dict[str, t.Any], sh: t.Callable[..., str]) -> None:
     assert MODULES, "no module found"
     names = [f"{FQCN}.{m}" for m in MODULES]
-    docs = json.loads(run(["ansible-doc", "-t", "module", "--json", *names], env=built["env"]))
+    docs = json.loads(sh(["ansible-doc", "-t", "module", "--json", *names], env=built["env"]))
     assert sorted(docs) == names
     for name, doc in docs.items():
         assert doc["doc"]["short_description"], name
         assert doc["examples"] and doc["return"], f"{name} has no EXAMPLES or RETURN"
         assert pathlib.Path(doc["doc"]["filename"]).is_relative_to(built["installed"]), doc["doc"]["filename"]
     # and the text a user reads renders
-    text = run(["ansible-doc", "-t", "module", *names], env=built["env"])
+    text = sh(["ansible-doc", "-t", "module", *names], env=built["env"])
     for name in names:
         assert f"> MODULE {name}" in text, name
 
 
-def test_every_role_documents_itself_from_the_install(built: dict[str, t.Any]) -> None:
+def test_every_role_documents_itself_from_the_install(built: dict[str, t.Any], sh: t.Callable[..., str]) -> None:
     assert ROLES, "no role found"
-    listed = json.loads(run(["ansible-doc", "-t", "role", "-l", "--json", FQCN], env=built["env"]))
+    listed = json.loads(sh(["ansible-doc", "-t", "role", "-l", "--json", FQCN], env=built["env"]))
     assert sorted(listed) == [f"{FQCN}.{r}" for r in ROLES]
     for role in ROLES:
-        text = run(["ansible-doc", "-t", "role", f"{FQCN}.{role}"], env=built["env"])
+        text = sh(["ansible-doc", "-t", "role", f"{FQCN}.{role}"], env=built["env"])
         assert str(built["installed"]) in text, f"{role} was not read from the install:\n{text[:500]}"
         assert "ENTRY POINT: *main*" in text, text[:500]

@@ -183,11 +183,12 @@ class Run(t.NamedTuple):
     output: str  # stdout and stderr: ansible-core 2.19 prints task failures on stderr
 
 
-def gate(*extra: str) -> Run:
+def gate(*extra: str, history: str = "") -> Run:
+    """The audit playbook with the gate; no reports and (unless given) no history are written."""
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    quiet = {"audit_fleet_report": False, "audit_report_formats": [], "audit_history_dir": history}
     proc = subprocess.run(
-        ["ansible-playbook", "-i", inventory, "dockguard.hardening.audit",
-         "-e", '{"audit_fleet_report": false, "audit_report_formats": []}', *extra],
+        ["ansible-playbook", "-i", inventory, "dockguard.hardening.audit", "-e", json.dumps(quiet), *extra],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -226,3 +227,33 @@ def test_waivers_open_the_gate(host: t.Any) -> None:
     out = gate("--limit", STOCK, "-e", "audit_fail_level=1", "-e", extra)
     assert out.returncode == 0, out.output[-2000:]
     assert f"{STOCK}: 0 fail, 0 error, 0 manual, 2 waived" in out.output
+
+
+def test_drift_between_audits_and_the_gate_on_new_failures(host: t.Any, tmp_path: pathlib.Path) -> None:
+    """Three audits of the stock host kept in a history: first (all new), unchanged, a container added."""
+    if name(host) != STOCK:
+        pytest.skip("runs once")
+    history = tmp_path / "history"
+    scope = ["--limit", STOCK, "-e", json.dumps({"audit_controls": ["2.2", "5.10", "5.5"]})]
+    gate_new = ["-e", "audit_fail_level=2", "-e", "audit_fail_new_only=true"]
+    first = gate(*scope, *gate_new, history=str(history))
+    assert first.returncode == 2, first.output[-2000:]  # first audit: every failure is new
+    saved = json.loads((history / f"{STOCK}.json").read_text())
+    assert saved["host"] == STOCK and saved["drift"]["first_audit"] is True
+    assert {e["id"] for e in saved["drift"]["new_failures"]} == {"2.2", "5.10", "5.5"}
+
+    again = gate(*scope, *gate_new, history=str(history))
+    assert again.returncode == 0, again.output[-2000:]  # nothing new: the gate on new failures passes
+    assert f"{STOCK} since " in again.output and "0 new failure(s)" in again.output
+    everything = gate(*scope, "-e", "audit_fail_level=2", history=str(history))
+    assert everything.returncode == 2  # while the plain gate still fails on the old failures
+
+    host.run_expect([0], "docker run -d --name drift-hostnet --network host dg-busybox:1 sleep 600")
+    try:
+        third = gate(*scope, *gate_new, history=str(history))
+    finally:
+        host.run_expect([0], "docker rm -f drift-hostnet")
+    assert third.returncode == 2, third.output[-2000:]
+    assert f"{STOCK} 5.10 " in third.output and f"{STOCK} 2.2 " not in third.output
+    drift = json.loads((history / f"{STOCK}.json").read_text())["drift"]
+    assert [(e["id"], e["items"]) for e in drift["new_items"]] == [("5.10", ["drift-hostnet"])]
