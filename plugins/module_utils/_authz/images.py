@@ -12,64 +12,32 @@ Verified(ref, repository, digest, key_fingerprint, signature_format), raising an
 
 from __future__ import annotations
 
-import re
 import threading
 import typing as t
 
-DEFAULT_DOMAIN = "docker.io"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+from ansible_collections.dockguard.hardening.plugins.module_utils import _sigverify as sv
 
 
-class Reference(t.NamedTuple):
-    domain: str
-    path: str
-    tag: str | None
-    digest: str | None
-
-    @property
-    def repository(self) -> str:
-        return f"{self.domain}/{self.path}"
-
-    def full(self) -> str:
-        out = self.repository
-        if self.tag:
-            out += f":{self.tag}"
-        if self.digest:
-            out += f"@{self.digest}"
-        return out
-
-
-def parse(ref: str) -> Reference | None:
-    """A reference split as the engine splits it (docker.io and library/ implied); None when it is not one."""
-    ref = ref.strip()
-    name, _at, digest = ref.partition("@")
-    if _at and not _DIGEST.match(digest):
+def parse(ref: str) -> sv.Reference | None:
+    """A reference split as the engine splits it (the image-trust verifier's parser); None when it is not one."""
+    try:
+        return sv.parse_reference(ref.strip())
+    except ValueError:
         return None
-    tag = None
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        name, tag = name.rsplit(":", 1)
-    if not name or not re.fullmatch(r"[A-Za-z0-9._:/-]+", name) or (tag is not None and not tag):
-        return None
-    first, slash, rest = name.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        domain, path = first, rest
-    else:
-        domain, path = DEFAULT_DOMAIN, name
-    if domain == DEFAULT_DOMAIN and "/" not in path:
-        path = f"library/{path}"
-    if path != path.lower():
-        return None
-    return Reference(domain, path, tag if tag or digest else "latest", digest or None)
+
+
+def full(ref: sv.Reference) -> str:
+    """registry/path[:tag][@digest], Docker Hub's implied parts spelled out."""
+    return ref.repository + (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
 
 
 def names(ref: str) -> list[str]:
     """The spellings an image exception may match: as written and in full."""
     parsed = parse(ref)
-    return [ref] + ([parsed.full()] if parsed and parsed.full() != ref else [])
+    return [ref] + ([full(parsed)] if parsed and full(parsed) != ref else [])
 
 
-def registry_allowed(ref: Reference, allow: t.Sequence[str]) -> bool:
+def registry_allowed(ref: sv.Reference, allow: t.Sequence[str]) -> bool:
     """The repository lies under an allowed registry or registry path (registry.example.com, ghcr.io/org)."""
     return any(ref.repository == a.rstrip("/") or ref.repository.startswith(a.rstrip("/") + "/") for a in allow)
 
@@ -120,19 +88,19 @@ def image_findings(
 
 
 def _signature(
-    ref: str, parsed: Reference, params: t.Mapping[str, t.Any], verify: Verifier | None, cache: SignatureCache | None
+    ref: str, parsed: sv.Reference, params: t.Mapping[str, t.Any], verify: Verifier | None, cache: SignatureCache | None
 ) -> str | None:
     if not parsed.digest:
         return f"image {ref} is not pinned by digest: the signature is checked for the digest the engine will run"
     if verify is None:
         return "the signature verifier (_sigverify) is not installed with the plugin: signatures cannot be checked"
     keys = tuple(params["public_keys"])
-    key = (parsed.full(), keys)
+    key = (full(parsed), keys)
     if cache is not None and cache.get(key) == parsed.digest:
         return None
     try:
         verified = verify(
-            parsed.full(),
+            full(parsed),
             [k.encode() for k in keys],
             ca_file=params["ca_file"],
             insecure_http=params["insecure_http"],
