@@ -44,8 +44,10 @@ def test_profiles_list_gives_each_name_its_mode() -> None:
             "AppArmor parser error for /tmp/d/p in profile /etc/apparmor.d/tunables/global at line 4: bad\n",
             "AppArmor parser error for /etc/apparmor.d/p in profile /etc/apparmor.d/tunables/global at line 4: bad",
         ),
-        ("AppArmor parser error at line 2: Found unexpected character\n", "AppArmor parser error at line 2: "
-         "Found unexpected character (line 2: 'profile p {')"),
+        (
+            "AppArmor parser error at line 2: Found unexpected character\n",
+            "AppArmor parser error at line 2: Found unexpected character (line 2: 'profile p {')",
+        ),
         # a line number past the end is not quoted
         ("AppArmor parser error at line 99: end\n", "AppArmor parser error at line 99: end"),
         ("", "no output"),

@@ -35,8 +35,7 @@ def test_a_policy_without_container_labels_is_refused() -> None:
 @pytest.mark.parametrize(
     ("text", "expect"),
     [
-        ("400 container pp\n100 base pp\n100 apache pp disabled\n",
-         {"container": True, "base": True, "apache": False}),
+        ("400 container pp\n100 base pp\n100 apache pp disabled\n", {"container": True, "base": True, "apache": False}),
         ("container\nbase\n", {"container": True, "base": True}),
         ("container 2.1 Disabled\n", {"container": False}),
         ("", {}),
