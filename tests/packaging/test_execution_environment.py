@@ -45,12 +45,26 @@ def test_create_makes_a_build_context_that_installs_this_collection(
 ) -> None:
     shutil.copy(ROOT / "execution-environment.yml", tmp_path)
     shutil.copy(built["tarball"], tmp_path / "dockguard-hardening.tar.gz")
-    sh(["ansible-builder", "create", "-f", "execution-environment.yml", "--context", "context"], cwd=tmp_path)
+    sh(
+        [
+            "ansible-builder",
+            "create",
+            "-f",
+            "execution-environment.yml",
+            "--context",
+            "context",
+            "--output-filename",
+            "Containerfile",
+        ],
+        cwd=tmp_path,
+    )
     context = tmp_path / "context"
     containerfile = (context / "Containerfile").read_text()
     definition = yaml.safe_load((ROOT / "execution-environment.yml").read_text())
     assert definition["images"]["base_image"]["name"] in containerfile
-    assert "ansible-core==" in containerfile or "ansible-core==" in (context / "_build" / "requirements.txt").read_text()
+    assert (
+        "ansible-core==" in containerfile or "ansible-core==" in (context / "_build" / "requirements.txt").read_text()
+    )
     requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
     names = [c["name"] for c in requirements["collections"]]
     assert "collections/dockguard-hardening.tar.gz" in names
