@@ -102,6 +102,15 @@ options:
       - Seconds to wait for each Engine API answer. Must be positive.
     type: int
     default: 10
+  trusted_users:
+    description:
+      - The users trusted to control the daemon (CIS 1.1.2). Membership of the docker group is root-equivalent.
+      - With a list, 1.1.2 passes when every member of the docker group (in C(/etc/group), or by primary group in
+        C(/etc/passwd)) is in it, and fails naming the others; an empty list trusts nobody.
+      - Unset (the default), 1.1.2 stays V(manual) and lists the members for a person to judge.
+      - M(dockguard.hardening.docker_group) keeps the group to such a list.
+    type: list
+    elements: str
 seealso:
   - module: dockguard.hardening.daemon_config
   - name: CIS Docker Benchmark
@@ -123,6 +132,11 @@ EXAMPLES = r"""
       - id: "2.12"
         justification: No authorization plugin is approved yet; access is limited to two admins (SEC-1234)
         expires: "2027-03-31"
+
+- name: Judge who controls the daemon (CIS 1.1.2) against the trusted administrators
+  dockguard.hardening.cis_audit:
+    controls: ["1.1.2"]
+    trusted_users: [alice, bob]
 
 - name: Audit alice's rootless daemon, in CIS v1.8.0 numbering
   dockguard.hardening.cis_audit:
@@ -226,6 +240,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "user": {"type": "str"},
     "docker_host": {"type": "str"},
     "timeout": {"type": "int", "default": 10},
+    "trusted_users": {"type": "list", "elements": "str"},
 }
 
 
@@ -274,7 +289,7 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
     started_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     tgt = target(params)
     host = facts.LocalHost(run_command(module), tgt.socket, float(params["timeout"]))
-    gathered = facts.Facts(host, tgt)
+    gathered = facts.Facts(host, tgt, params["trusted_users"])
     try:
         outcome = audit.run(
             gathered,

@@ -71,7 +71,14 @@ _PERMS = _fix("Own the file root:root with the mode CIS asks for.", _DAEMON, "da
 _SOCKET = _fix(
     "Set SocketUser/SocketGroup/SocketMode on docker.socket.", _DAEMON, "daemon_socket_permissions_enabled", True
 )
-_AUDIT = _fix("Add an auditd watch (-w PATH -k docker) in /etc/audit/rules.d and load it with augenrules.")
+_HOST = "dockguard.hardening.host"
+_AUDIT = _fix(
+    "Audit the path: a rule in /etc/audit/rules.d loaded with augenrules (the host role's audit_rules module writes "
+    "one for every 1.1.x path that exists).",
+    _HOST,
+    "host_audit_rules_enabled",
+    True,
+)
 _TLS_FILES = _fix("Install the TLS material with the dockguard.hardening.tls role (CA and cert 0444, key 0400).", _TLS)
 
 # The benchmark's controls in its order. A data table: kept one record per control, not reformatted.
@@ -83,11 +90,14 @@ CONTROLS: tuple[Control, ...] = (
             fix=_fix("Put the data-root (/var/lib/docker) on its own filesystem when provisioning the host.")),
     Control(id="1.1.2", slug="trusted-docker-users", level=1, scored=True, check="docker_group",
             title="Ensure only trusted users are allowed to control Docker daemon",
-            fix=_fix("Keep only trusted administrators in the docker group.")),
+            fix=_fix("Keep only trusted administrators in the docker group (each member is root-equivalent): "
+                     "the host role's docker_group module keeps it to an exact list.",
+                     _HOST, "host_docker_group_members")),
     Control(id="1.1.3", slug="audit-dockerd", level=1, scored=True, check="audit_rule", arg="bin:dockerd",
             title="Ensure auditing is configured for the Docker daemon",
             fix=_AUDIT),
-    Control(id="1.1.4", slug="audit-run-containerd", level=1, scored=True, check="audit_rule", arg="/run/containerd",
+    Control(id="1.1.4", slug="audit-run-containerd", level=1, scored=True, check="audit_rule",
+            arg="syscall:/run/containerd",
             title="Ensure auditing is configured for Docker files and directories -/run/containerd",
             fix=_AUDIT),
     Control(id="1.1.5", slug="audit-var-lib-docker", level=1, scored=True, check="audit_rule", arg="/var/lib/docker",
@@ -144,7 +154,9 @@ CONTROLS: tuple[Control, ...] = (
     Control(id="1.2.1", slug="host-hardened", level=1, scored=False, check="manual_host",
             title="Ensure the container host has been Hardened"),
     Control(id="1.2.2", slug="docker-up-to-date", level=1, scored=False, check="engine_version",
-            title="Ensure that the version of Docker is up to date"),
+            title="Ensure that the version of Docker is up to date",
+            fix=_fix("Upgrade the engine package to the version the host's apt sources offer "
+                     "(apt-get update; apt-get install --only-upgrade docker.io).")),
     # -- 2. Docker daemon configuration
     Control(id="2.1", slug="daemon-non-root", level=1, scored=False, check="rootless",
             title="Run the Docker daemon as a non-root user, if possible",

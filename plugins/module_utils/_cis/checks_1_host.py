@@ -12,6 +12,7 @@ Docstrings follow the format stated in _cis.checks.
 from __future__ import annotations
 
 import os
+import typing as t
 
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError, Facts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, section, yesno
@@ -32,16 +33,28 @@ def _partition(f: Facts, arg: str) -> Verdict:
 
 @check("docker_group")
 def _docker_group(f: Facts, arg: str) -> Verdict:
-    """Manual: lists the docker group's members (each is root-equivalent) for a person to confirm.
+    """Pass when every member of the docker group (listed in /etc/group, or with it as primary group in
+    /etc/passwd) is one of the audit's trusted_users, fail naming the others. Manual without a trusted_users
+    list: the members (each is root-equivalent) are listed for a person to confirm.
 
     Not applicable: a rootless daemon (only its user reaches the socket).
     """
     if f.target.rootless:
         return Verdict("not_applicable", [f"rootless daemon: only {f.target.user} reaches its socket"])
     members = f.group_members("docker")
+    trusted = f.trusted_users
+    if trusted is None:
+        if members is None:
+            return Verdict("manual", ["no docker group: only root reaches the socket"])
+        return Verdict("manual", ["docker group members (each is root-equivalent): " + (", ".join(members) or "none")])
     if members is None:
-        return Verdict("manual", ["no docker group: only root reaches the socket"])
-    return Verdict("manual", ["docker group members (each is root-equivalent): " + (", ".join(members) or "none")])
+        return Verdict("pass", ["no docker group: only root reaches the socket"])
+    everyone = sorted(set(members) | set(f.primary_members("docker")))
+    untrusted = [m for m in everyone if m not in trusted]
+    listed = f"trusted_users: {', '.join(trusted) or 'none'}"
+    if untrusted:
+        return Verdict("fail", [f"docker group members not in trusted_users: {', '.join(untrusted)}", listed])
+    return Verdict("pass", [f"docker group members (each is root-equivalent): {', '.join(everyone) or 'none'}", listed])
 
 
 BIN_DIRS = ("/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/bin", "/sbin")
@@ -62,6 +75,23 @@ def _resolve_path(f: Facts, arg: str) -> str | None:
     return arg
 
 
+def _link_target(f: Facts, path: str) -> str:
+    """The file a name leads to when its last component is a symlink (Debian's /usr/bin/runc -> ../sbin/runc).
+
+    A kernel watch on a symlink sees the link replaced, never the binary run or changed through it. A link
+    whose target cannot be read is kept as it is.
+    """
+    for _hop in range(40):
+        if f.host.stat(path).kind != "link":
+            break
+        try:
+            target = f.host.readlink(path)
+        except OSError:
+            break
+        path = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    return path
+
+
 def _slashless(word: str) -> str:
     return word.rstrip("/") or "/" if "/" in word else word
 
@@ -77,39 +107,65 @@ def _has_watch(rules: str, path: str) -> str | None:
     return None
 
 
-def _audit_path(f: Facts, arg: str) -> tuple[str | None, str]:
-    """The path a 1.1.x control watches on this host's daemon, or (None, why it does not apply)."""
+# A control argument syscall:PATH asks for a syscall rule on PATH (-F path=, the directory itself, not a
+# recursive watch), as the benchmark does for /run/containerd; a watch on PATH satisfies the check as well.
+SYSCALL = "syscall:"
+
+
+class AuditPath(t.NamedTuple):
+    path: str | None  # what a rule must watch on this host
+    reason: str = ""  # why nothing, when path is None
+    name: str | None = None  # the benchmark's name for a binary, when that name is a link to path
+
+
+def audit_path(f: Facts, arg: str) -> AuditPath:
+    """The path a 1.1.x control watches on this host's daemon, or None with why it does not apply.
+
+    The role that writes the rules (dockguard.hardening.audit_rules) resolves its paths through this same
+    function, so what it writes and what the audit looks for cannot drift apart.
+    """
+    if arg.startswith(SYSCALL):
+        arg = arg[len(SYSCALL) :]
     if arg == "/var/lib/docker":  # the data-root, wherever it is (the user's own for a rootless daemon)
-        return str(f.info().get("DockerRootDir") or arg), ""
+        return AuditPath(str(f.info().get("DockerRootDir") or arg))
     if arg == "/etc/docker/daemon.json":
-        return f.config_file(), ""
+        return AuditPath(f.config_file())
     if f.target.rootless:
         if arg == "/etc/docker":
-            return os.path.join(f.target.home, ".config/docker"), ""
+            return AuditPath(os.path.join(f.target.home, ".config/docker"))
         if arg.startswith("/run/containerd"):
-            return None, "rootless daemon: containerd runs inside the user's namespace"
+            return AuditPath(None, "rootless daemon: containerd runs inside the user's namespace")
     path = _resolve_path(f, arg)
-    return path, "" if path else f"{arg.split(':', 1)[-1]} is not installed"
+    if path is None:
+        return AuditPath(None, f"{arg.split(':', 1)[-1]} is not installed")
+    if arg.startswith("bin:"):
+        target = _link_target(f, path)
+        return AuditPath(target, "", path if target != path else None)
+    return AuditPath(path)
 
 
 @check("audit_rule")
 def _audit_rule(f: Facts, arg: str) -> Verdict:
     """Pass when an auditd rule watches the path (`-w PATH` or `path=`/`dir=`): the loaded rules from
-    `auditctl -l`, or the files in /etc/audit/rules.d when auditctl cannot answer.
+    `auditctl -l`, or the files in /etc/audit/rules.d when auditctl cannot answer. A binary whose name is a
+    symlink (Debian's /usr/bin/runc) must be watched where the link leads: a watch on the link itself never
+    sees the binary run or changed.
 
     Not applicable: the path is not installed or does not exist on the host; containerd's paths under a
     rootless daemon.
     """
-    path, reason = _audit_path(f, arg)
+    where = audit_path(f, arg)
+    path = where.path
     if path is None:
-        return Verdict("not_applicable", [reason])
+        return Verdict("not_applicable", [where.reason])
     if not f.host.stat(path).exists:
         return Verdict("not_applicable", [f"{path} does not exist on this host"])
     rules, source = f.audit_rules()
     found = _has_watch(rules, path)
+    via = f" ({where.name} links to it)" if where.name else ""
     if found:
-        return Verdict("pass", [f"{source}: {found}"])
-    return Verdict("fail", [f"no audit rule watches {path} ({source})"])
+        return Verdict("pass", [f"{source}: {found}{via}"])
+    return Verdict("fail", [f"no audit rule watches {path}{via} ({source})"])
 
 
 @check("manual_host")
@@ -125,8 +181,81 @@ def _manual_host(f: Facts, arg: str) -> Verdict:
 
 @check("engine_version")
 def _engine_version(f: Facts, arg: str) -> Verdict:
-    """Manual: the evidence gives the Engine and API versions and the build time, to compare with releases."""
+    """Pass when the installed engine package (docker.io, docker-ce or moby-engine) is the newest version the
+    host's apt sources offer (`apt-cache policy`, as fresh as the host's apt lists), fail when a newer one is
+    offered. Manual when apt cannot answer or offers no candidate: the evidence gives the Engine and API
+    versions and the build time, to compare with releases.
+    """
     v = f.version()
-    return Verdict(
-        "manual", [f"Engine {v.get('Version')} (API {v.get('ApiVersion')}), built {v.get('BuildTime', '?')}"]
-    )
+    engine = f"Engine {v.get('Version')} (API {v.get('ApiVersion')}), built {v.get('BuildTime', '?')}"
+    try:
+        packages = f.engine_packages()
+    except FactError as exc:
+        return Verdict("manual", [engine, f"no package manager answer ({exc})"])
+    installed = {n: pv for n, pv in packages.items() if pv[0] != "(none)"}
+    if not installed:
+        return Verdict("manual", [engine, "not installed from an apt package (docker.io, docker-ce, moby-engine)"])
+    stale = []
+    evidence = [engine]
+    for name, (have, offered) in sorted(installed.items()):
+        if offered == "(none)":
+            return Verdict("manual", [*evidence, f"{name} {have}: the host's apt sources offer no candidate"])
+        newer = compare_debian_versions(offered, have) > 0
+        evidence.append(f"{name} {have} installed, {offered} offered by the host's apt sources")
+        if newer:
+            stale.append(name)
+    if stale:
+        return Verdict("fail", [*evidence, f"upgrade {', '.join(stale)} (apt-get install --only-upgrade)"])
+    return Verdict("pass", evidence)
+
+
+def _order(c: str) -> int:
+    """dpkg's weight of a non-digit character: '~' before everything (even the end), letters before others."""
+    if not c or c in "0123456789":
+        return 0
+    if c == "~":
+        return -1
+    return ord(c) if c.isascii() and c.isalpha() else ord(c) + 256
+
+
+def _compare_part(a: str, b: str) -> int:
+    """dpkg's comparison of two upstream versions or two revisions: alternating non-digit and digit runs."""
+    i = j = 0
+
+    def at(s: str, k: int) -> str:
+        return s[k] if k < len(s) else ""
+
+    while i < len(a) or j < len(b):
+        while (at(a, i) and not at(a, i).isdigit()) or (at(b, j) and not at(b, j).isdigit()):
+            diff = _order(at(a, i)) - _order(at(b, j))
+            if diff:
+                return diff
+            i, j = i + 1, j + 1
+        while at(a, i) == "0":
+            i += 1
+        while at(b, j) == "0":
+            j += 1
+        first = 0
+        while at(a, i).isdigit() and at(b, j).isdigit():
+            first = first or ord(a[i]) - ord(b[j])
+            i, j = i + 1, j + 1
+        if at(a, i).isdigit():
+            return 1
+        if at(b, j).isdigit():
+            return -1
+        if first:
+            return first
+    return 0
+
+
+def compare_debian_versions(a: str, b: str) -> int:
+    """Negative, zero or positive as Debian version a sorts before, with or after b (epoch:upstream-revision)."""
+
+    def split(v: str) -> tuple[int, str, str]:
+        epoch, _sep, rest = v.partition(":") if ":" in v else ("0", "", v)
+        upstream, _dash, revision = rest.rpartition("-") if "-" in rest else (rest, "", "")
+        return int(epoch) if epoch.isdigit() else 0, upstream, revision
+
+    ea, ua, ra = split(a.strip())
+    eb, ub, rb = split(b.strip())
+    return (ea - eb) or _compare_part(ua, ub) or _compare_part(ra, rb)

@@ -170,15 +170,20 @@ def rootless_target(user: str, uid: int, home: str, docker_host: str | None = No
     )
 
 
+# The packages an engine comes in: Debian's, Docker's own repository's, and Moby's.
+ENGINE_PACKAGES = ("docker.io", "docker-ce", "moby-engine")
+
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
 
 
 class Facts:
     """Lazily read, cached facts; each accessor raises FactError when the fact is unavailable."""
 
-    def __init__(self, host: Host, target: Target) -> None:
+    def __init__(self, host: Host, target: Target, trusted_users: t.Sequence[str] | None = None) -> None:
         self.host = host
         self.target = target
+        # who may control the daemon (CIS 1.1.2), when the caller says; None leaves that to a person
+        self.trusted_users = None if trusted_users is None else sorted(set(trusted_users))
         self._cache: dict[str, t.Any] = {}
         self.vanished: list[str] = []
 
@@ -378,6 +383,42 @@ class Facts:
     def group_members(self, group: str) -> list[str] | None:
         parts = self._account("/etc/group", group)
         return None if parts is None else [m for m in parts[3].split(",") if m]
+
+    def primary_members(self, group: str) -> list[str]:
+        """Accounts whose primary group (the gid in /etc/passwd) is group: members not listed in /etc/group."""
+        parts = self._account("/etc/group", group)
+        if parts is None:
+            return []
+        try:
+            text = self.host.read("/etc/passwd")
+        except OSError as exc:
+            raise FactError(f"/etc/passwd: {exc}") from exc
+        return [f[0] for f in (line.split(":") for line in text.splitlines()) if len(f) >= 4 and f[3] == parts[2]]
+
+    def engine_packages(self) -> dict[str, tuple[str, str]]:
+        """Installed and candidate versions of the engine packages apt knows ('(none)' for either when there is
+        none), from `apt-cache policy`; FactError when apt cannot answer (no apt on the host)."""
+        return t.cast("dict[str, tuple[str, str]]", self._cached("packages", self._read_packages))
+
+    def _read_packages(self) -> dict[str, tuple[str, str]]:
+        try:
+            rc, out, err = self.host.run(["apt-cache", "policy", *ENGINE_PACKAGES])
+        except OSError as exc:
+            raise FactError(f"apt-cache: {exc}") from exc
+        if rc != 0:
+            raise FactError(f"apt-cache policy failed (rc={rc}): {(err or out).strip()[:200] or 'no output'}")
+        found: dict[str, tuple[str, str]] = {}
+        name = None
+        fields: dict[str, str] = {}
+        for line in out.splitlines():
+            if line and not line[0].isspace() and line.rstrip().endswith(":"):
+                name, fields = line.rstrip()[:-1], {}
+            elif name and line.strip().startswith(("Installed:", "Candidate:")):
+                key, _sep, value = line.strip().partition(":")
+                fields[key] = value.strip()
+                if len(fields) == 2:
+                    found[name] = (fields["Installed"], fields["Candidate"])
+        return found
 
     def account_ids(self, user: str, group: str) -> tuple[int, int]:
         """The uid of user and the gid of group (root is 0, the audited rootless user is the target's uid)."""

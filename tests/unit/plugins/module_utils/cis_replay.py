@@ -73,4 +73,5 @@ def target_of(data: dict[str, t.Any]) -> facts.Target:
 
 
 def facts_of(data: dict[str, t.Any]) -> facts.Facts:
-    return facts.Facts(ReplayHost(data), target_of(data))
+    """The facts of a captured host; data["trusted_users"] (set by a test, never captured) is the audit's option."""
+    return facts.Facts(ReplayHost(data), target_of(data), data.get("trusted_users"))

@@ -193,7 +193,7 @@ def test_api_is_asked_once_per_container_not_per_check() -> None:
     per_container = [p for p in host.api_calls if p.startswith("/containers/") and p != "/containers/json"]
     assert len(per_container) == len(set(per_container)) == 5
     assert host.api_calls.count("/info") == 1
-    assert host.runs == ["auditctl -l"]
+    assert host.runs == ["auditctl -l", "apt-cache policy docker.io docker-ce moby-engine"]  # each once
 
 
 # -- selection, levels, waivers, numbering --------------------------------------------------------

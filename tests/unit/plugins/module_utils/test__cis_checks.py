@@ -289,6 +289,67 @@ case(
 case("no docker group", "docker_group", STOCK, "manual", "no docker group", read("/etc/group", "root:x:0:\n"))
 case("rootless: only its user", "docker_group", ROOTLESS, "not_applicable", "only alice reaches its socket")
 
+
+def trusted(*names: str) -> Change:
+    """The audit's trusted_users option."""
+
+    def change(data: Data) -> None:
+        data["trusted_users"] = list(names)
+
+    return change
+
+
+GROUP = "root:x:0:\ndocker:x:997:alice,bob\n"
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\ncarol:x:1002:997::/home/carol:/bin/sh\n"
+)
+case(
+    "members all trusted",
+    "docker_group",
+    STOCK,
+    "pass",
+    "docker group members (each is root-equivalent): alice, bob | trusted_users: alice, bob, dave",
+    both(
+        read("/etc/group", GROUP),
+        read("/etc/passwd", PASSWD.replace(":997:", ":1002:")),
+        trusted("bob", "alice", "dave"),
+    ),
+)
+case(
+    "an untrusted member is named",
+    "docker_group",
+    STOCK,
+    "fail",
+    "docker group members not in trusted_users: bob | trusted_users: alice",
+    both(read("/etc/group", GROUP), read("/etc/passwd", PASSWD.replace(":997:", ":1002:")), trusted("alice")),
+)
+case(
+    "a member by primary group is named",
+    "docker_group",
+    STOCK,
+    "fail",
+    "not in trusted_users: carol",
+    both(read("/etc/group", GROUP), read("/etc/passwd", PASSWD), trusted("alice", "bob")),
+)
+case("an empty list trusts nobody", "docker_group", STOCK, "fail", "not in trusted_users: alice, bob",
+     both(read("/etc/group", GROUP), read("/etc/passwd", ""), trusted()))  # fmt: skip
+case(
+    "no group, with a list",
+    "docker_group",
+    STOCK,
+    "pass",
+    "only root",
+    both(read("/etc/group", "root:x:0:\n"), trusted()),
+)
+case(
+    "passwd unreadable",
+    "docker_group",
+    STOCK,
+    "error",
+    "/etc/passwd",
+    both(read("/etc/group", GROUP), trusted("alice")),
+)
+
 RULES = """\
 -w /usr/sbin/dockerd -k docker
 -w /etc/docker/ -k docker
@@ -328,6 +389,34 @@ case(
     "bin:runc",
 )
 case("unit file", "audit_rule", STOCK, "pass", "docker.service", audit_rules(RULES), "unit:docker.service")
+RUNC = both(readlink("/usr/bin/runc", "../sbin/runc"), stat("/usr/sbin/runc", kind="file", mode=0o755))
+case(
+    "a watch on the link /usr/bin/runc never sees runc run",
+    "audit_rule",
+    STOCK,
+    "fail",
+    "no audit rule watches /usr/sbin/runc (/usr/bin/runc links to it)",
+    both(RUNC, audit_rules("-w /usr/bin/runc -k docker\n", live=True)),
+    "bin:runc",
+)
+case(
+    "the binary the link leads to",
+    "audit_rule",
+    STOCK,
+    "pass",
+    "-w /usr/sbin/runc -p wxa -k docker (/usr/bin/runc links to it)",
+    both(RUNC, audit_rules("-w /usr/sbin/runc -p wxa -k docker\n", live=True)),
+    "bin:runc",
+)
+case(
+    "syscall rule on /run/containerd, as auditctl lists it",
+    "audit_rule",
+    STOCK,
+    "pass",
+    "-F path=/run/containerd",
+    audit_rules("-a always,exit -S all -F path=/run/containerd -F perm=rwa -F key=docker\n", live=True),
+    "syscall:/run/containerd",
+)
 case(
     "loaded rules from auditctl -l",
     "audit_rule",
@@ -409,6 +498,30 @@ case("host hardening is a person's call", "manual_host", STOCK, "manual", "Debia
 case("daemon down: still manual", "manual_host", STOCK, "manual", "unknown, kernel unknown", api_down)
 
 case("engine version shown", "engine_version", STOCK, "manual", "Engine 20.10.24")
+
+
+def apt_policy(*blocks: tuple[str, str, str]) -> Change:
+    """`apt-cache policy` as apt prints it: a block per package apt knows (name, Installed, Candidate)."""
+    text = "".join(f"{n}:\n  Installed: {i}\n  Candidate: {c}\n  Version table:\n" for n, i, c in blocks)
+
+    def change(data: Data) -> None:
+        data["run"]["apt-cache policy docker.io docker-ce moby-engine"] = [0, text, ""]
+
+    return change
+
+
+DEB12 = "20.10.24+dfsg1-1+deb12u1+b6"
+case("the newest the sources offer", "engine_version", STOCK, "pass",
+     f"docker.io {DEB12} installed, {DEB12} offered by the host's apt sources",
+     apt_policy(("docker.io", DEB12, DEB12), ("docker-ce", "(none)", "(none)")))  # fmt: skip
+case("a newer one is offered", "engine_version", STOCK, "fail", "upgrade docker.io",
+     apt_policy(("docker.io", "20.10.24+dfsg1-1+deb12u1", DEB12)))  # fmt: skip
+case("newer than the sources (a backport)", "engine_version", STOCK, "pass", "installed",
+     apt_policy(("docker.io", "1:26.1.5+dfsg1-9", DEB12)))  # fmt: skip
+case("no candidate any more", "engine_version", STOCK, "manual", "offer no candidate",
+     apt_policy(("docker.io", DEB12, "(none)")))  # fmt: skip
+case("engine not from apt", "engine_version", STOCK, "manual", "not installed from an apt package",
+     apt_policy(("docker.io", "(none)", DEB12)))  # fmt: skip
 case("engine version on Debian 13", "engine_version", PLANTED, "manual", "Engine 26.1.5")
 case("daemon down", "engine_version", STOCK, "error", "[Errno 111] refused", api_down)
 
@@ -1711,9 +1824,7 @@ GOOD = {"pass"}
 NOT_GOOD = {"fail", "manual", "not_applicable", "error"}
 # checks that only a person can judge: they never pass
 MANUAL_ONLY = {
-    "docker_group",
     "manual_host",
-    "engine_version",
     "manual_images",
     "published_ports",
     "exec_privileged",
