@@ -325,7 +325,8 @@ class Registry:
             raise RegistryError(f"refusing {parts.scheme or 'no'} scheme URL {url} (https only without insecure_http)")
         # A watchdog ends the connection at the deadline: a per-read timeout alone lets
         # a registry that trickles bytes hold the caller as long as it likes.
-        watchdog = threading.Timer(remaining, self._abort, (conn,))
+        fired = threading.Event()
+        watchdog = threading.Timer(remaining, self._abort, (conn, fired))
         watchdog.daemon = True
         try:
             conn.connect()
@@ -337,11 +338,13 @@ class Registry:
             if announced.isdigit() and int(announced) > limit:
                 raise RegistryError(f"GET {target} announced {announced} bytes, more than the {limit} read here")
             body = resp.read(limit + 1)
+            if fired.is_set():  # a cut connection can look like a short, complete answer
+                raise RegistryError(f"{parts.netloc} did not answer before the deadline")
             if len(body) > limit:
                 raise RegistryError(f"GET {target} answered more than the {limit} bytes read here")
             return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body)
         except (OSError, http.client.HTTPException) as exc:
-            if time.monotonic() >= self.deadline:
+            if fired.is_set() or time.monotonic() >= self.deadline:
                 raise RegistryError(f"{parts.netloc} did not answer before the deadline") from None
             raise RegistryError(f"{parts.netloc} does not answer: {exc}") from None
         finally:
@@ -349,7 +352,8 @@ class Registry:
             conn.close()
 
     @staticmethod
-    def _abort(conn: http.client.HTTPConnection) -> None:
+    def _abort(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
+        fired.set()
         sock = conn.sock
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -497,10 +501,9 @@ class _Verifier:
         for desc in (index.get("manifests") or [])[:MAX_SIGNATURES]:
             if not isinstance(desc, dict) or not _DIGEST_RE.fullmatch(str(desc.get("digest"))):
                 continue
-            kind = str(desc.get("artifactType") or "")
-            if kind.startswith(SIGSTORE_BUNDLE_PREFIX):
+            if str(desc.get("artifactType") or "").startswith(SIGSTORE_BUNDLE_PREFIX):
                 bundles.append(desc["digest"])
-            elif kind in ("", COSIGN_SIG_ARTIFACT):
+            else:  # a fallback index may name a referrer by its config's type (cosign 2.5: oci.empty for a bundle)
                 found += self.referrer(desc["digest"], digest, bundles)
         return found, bundles
 

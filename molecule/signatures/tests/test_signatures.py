@@ -137,7 +137,7 @@ def test_bad_input(host: t.Any, args: dict[str, t.Any], step: str, reason: str) 
 def test_check_mode_verifies_the_same(host: t.Any) -> None:
     args = {"image": f"{REG}/app:signed", "public_key_files": [f"{KEYS}/a.pub"], "ca_file": CA}
     checked = host.backend.run_ansible("dockguard.hardening.image_signature", json.dumps(args), check=True)
-    assert checked["changed"] is False and checked["pinned"] == verify(host, args["image"])["pinned"]
+    assert checked["changed"] is False and checked["pinned"] == verify(host, f"{REG}/app:signed")["pinned"]
     moved = host.backend.run_ansible(
         "dockguard.hardening.image_signature", json.dumps({**args, "image": f"{REG}/app:copied"}), check=True
     )
