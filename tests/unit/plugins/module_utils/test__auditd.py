@@ -258,7 +258,7 @@ class FakeOps:
                 if line.strip() and not line.startswith("#")
             ]
             self.files["/etc/audit/audit.rules"] = "## generated\n" + "\n".join(lines) + "\n"
-            loaded = []
+            loaded: list[str] = []
             for n, line in enumerate(lines, start=2):
                 if line == self.reject:
                     self.kernel = "\n".join(loaded)
