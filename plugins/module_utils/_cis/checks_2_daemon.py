@@ -178,9 +178,12 @@ def _base_device(f: Facts, arg: str) -> Verdict:
 
 @check("authz_plugin")
 def _authz(f: Facts, arg: str) -> Verdict:
-    """Pass when docker info lists an authorization plugin."""
+    """Pass when docker info lists an authorization plugin (the dockguard plugin's policy is reported)."""
     plugins = (f.info().get("Plugins") or {}).get("Authorization") or []
-    return yesno(bool(plugins), [f"authorization plugins: {', '.join(plugins) or 'none'}"])
+    evidence = [f"authorization plugins: {', '.join(plugins) or 'none'}"]
+    if "dockguard-authz" in plugins and not f.target.rootless:
+        evidence.append(f.authz_policy())
+    return yesno(bool(plugins), evidence)
 
 
 LOCAL_LOG_DRIVERS = ("json-file", "local", "none", "")
@@ -222,8 +225,10 @@ def _userland_proxy(f: Facts, arg: str) -> Verdict:
 
 @check("daemon_seccomp")
 def _daemon_seccomp(f: Facts, arg: str) -> Verdict:
-    """Pass with a custom daemon-wide `seccomp-profile`; manual with Docker's default profile; fail when the
-    daemon applies no seccomp or `unconfined`.
+    """Pass with a custom daemon-wide `seccomp-profile` that the running daemon reports (docker info names the
+    profile file) and that only root can change; manual with Docker's default profile; fail when the daemon
+    applies no seccomp or `unconfined`, when the file others can write, or when the daemon runs another profile
+    than the configured one (a restart is pending).
     """
     sec = [o for o in f.info().get("SecurityOptions") or [] if "seccomp" in str(o)]
     if not sec:
@@ -231,9 +236,17 @@ def _daemon_seccomp(f: Facts, arg: str) -> Verdict:
     value, source = f.setting("seccomp-profile")
     if value == "unconfined":
         return Verdict("fail", [f"seccomp-profile {describe(value, source)}: containers run without seccomp"])
-    if value and value not in ("builtin", "default"):
-        return Verdict("pass", [f"seccomp-profile {describe(value, source)}"])
-    return Verdict("manual", [f"{sec[0]}: Docker's default profile; a custom one is optional"])
+    if not value or value in ("builtin", "default"):
+        return Verdict("manual", [f"{sec[0]}: Docker's default profile; a custom one is optional"])
+    ev = [f"seccomp-profile {describe(value, source)}", str(sec[0])]
+    running = dict(p.split("=", 1) for p in str(sec[0]).split(",") if "=" in p).get("profile")
+    if running != value:
+        return Verdict("fail", [*ev, "the running daemon does not run the configured profile: restart dockerd"])
+    st = f.host.stat(str(value))
+    ev.append(st.describe())
+    if not st.exists or st.kind != "file" or st.uid != 0 or st.mode & 0o022:
+        return Verdict("fail", [*ev, "the profile must be a regular file of root's that no one else can write"])
+    return Verdict("pass", ev)
 
 
 @check("experimental")

@@ -664,13 +664,42 @@ case("userland-proxy default", "userland_proxy", STOCK, "fail", "userland-proxy 
 
 case("default profile: a person decides", "daemon_seccomp", STOCK, "manual", "name=seccomp,profile=default")
 case("builtin (Engine 26)", "daemon_seccomp", PLANTED, "manual", "name=seccomp,profile=builtin")
+_SECCOMP = "/etc/docker/seccomp/dockguard-0123456789ab.json"
+_CUSTOM = both(
+    daemon_json(seccomp_profile=_SECCOMP), security_options(f"name=seccomp,profile={_SECCOMP}"), stat(_SECCOMP)
+)
+case("custom profile, running, root's", "daemon_seccomp", STOCK, "pass", f"seccomp-profile '{_SECCOMP}'", _CUSTOM)
 case(
-    "custom profile",
+    "custom profile configured, daemon not restarted",
     "daemon_seccomp",
     STOCK,
-    "pass",
-    "seccomp-profile '/etc/docker/seccomp.json'",
-    daemon_json(seccomp_profile="/etc/docker/seccomp.json"),
+    "fail",
+    "does not run the configured profile",
+    both(daemon_json(seccomp_profile=_SECCOMP), stat(_SECCOMP)),
+)
+case(
+    "custom profile others can write",
+    "daemon_seccomp",
+    STOCK,
+    "fail",
+    "root:root 0666",
+    both(_CUSTOM, stat(_SECCOMP, mode=0o666)),
+)
+case(
+    "custom profile of a user",
+    "daemon_seccomp",
+    STOCK,
+    "fail",
+    "a regular file of root's",
+    both(_CUSTOM, stat(_SECCOMP, owner="alice", uid=1000)),
+)
+case(
+    "custom profile missing",
+    "daemon_seccomp",
+    STOCK,
+    "fail",
+    "absent",
+    both(daemon_json(seccomp_profile=_SECCOMP), security_options(f"name=seccomp,profile={_SECCOMP}")),
 )
 case(
     "unconfined is no profile",
