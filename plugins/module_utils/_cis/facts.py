@@ -29,6 +29,7 @@ import typing as t
 from ansible_collections.dockguard.hardening.plugins.module_utils import _daemon_json as dj
 from ansible_collections.dockguard.hardening.plugins.module_utils import _engine as engine
 from ansible_collections.dockguard.hardening.plugins.module_utils import _systemd as sd
+from ansible_collections.dockguard.hardening.plugins.module_utils._authz import policy as authz
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 # The Engine API's one error type: Host.api raises it (status 404: no such object).
@@ -271,6 +272,20 @@ class Facts:
             return dj.parse(self.host.read(path), path)
         except (OSError, dj.DaemonConfigError) as exc:
             raise FactError(str(exc)) from exc
+
+    def authz_policy(self, path: str = "/etc/dockguard/authz/policy.json") -> str:
+        """What the dockguard authorization plugin's policy file holds, in one line (never raises)."""
+        if not self.host.stat(path).exists:
+            return f"no dockguard-authz policy at {path}: the plugin refuses every judged request"
+        try:
+            policy = authz.loads(self.host.read(path))
+        except (OSError, authz.PolicyError) as exc:
+            return f"dockguard-authz policy {path} is unusable ({exc}): the plugin keeps the last valid one"
+        deny = sorted(n for n, r in policy.rules.items() if r.action == "deny")
+        return (
+            f"dockguard-authz policy {path}: mode {policy.mode}, {len(deny)} rules deny, "
+            f"{len(policy.exceptions)} exceptions"
+        )
 
     def config_file(self) -> str:
         flag = self._cmdline_value("config-file")
