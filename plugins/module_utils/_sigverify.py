@@ -595,7 +595,7 @@ class _Verifier:
                 "signature-format",
                 f"{what} carries only Sigstore bundle artifacts ({', '.join(bundles[:3])}), cosign 3's default "
                 "format, which this verifier does not read; sign with cosign 2 (the .sig tag) or with cosign 3 "
-                "and --new-bundle-format=false",
+                "and --new-bundle-format=false --use-signing-config=false",
                 digest=digest,
             )
         if not cands:
