@@ -375,7 +375,7 @@ def test_image_names() -> None:
     assert im.parse("UPPER/case") is None
 
 
-# -- policy validation --------------------------------------------------------------------------------------------------
+# -- policy validation ------------------------------------------------------------------------------------------
 BAD_POLICIES = [
     ([], "must be a mapping"),
     ({"mode": "audit"}, "policy mode: 'audit' is not one of enforce, warn"),
