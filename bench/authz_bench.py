@@ -26,13 +26,9 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HOST = "dg-bench-authz"
 
-PREPARE = r"""
-set -e
-export DEBIAN_FRONTEND=noninteractive
-for i in $(seq 60); do systemctl is-system-running 2>/dev/null | grep -qE "running|degraded" && break; sleep 1; done
-command -v dockerd >/dev/null || { apt-get update -qq; apt-get install -y -qq docker.io >/dev/null; }
-command -v docker >/dev/null || apt-get install -y -qq docker-cli >/dev/null
-"""
+# the audit bench's host preparation (wait for systemd, install the engine, a busybox image)
+sys.path.insert(0, str(ROOT / "bench"))
+from audit_bench import IMAGE as PREPARE  # noqa: E402
 
 PLAYBOOK = """
 - hosts: all
