@@ -30,20 +30,13 @@ import sys
 import threading
 import typing as t
 
+from ansible_collections.dockguard.hardening.plugins.module_utils import _sigverify
 from ansible_collections.dockguard.hardening.plugins.module_utils._authz import judge as jg
 from ansible_collections.dockguard.hardening.plugins.module_utils._authz import policy as pol
 
 # an AuthZReq carries at most 1 MiB of body, base64: more than this is not dockerd talking
 MAX_REQUEST = 4 * 1024 * 1024
 CONTENT_TYPE = "application/vnd.docker.plugins.v1.2+json"
-
-
-def _verifier() -> t.Any:
-    try:
-        from ansible_collections.dockguard.hardening.plugins.module_utils import _sigverify
-    except ImportError:
-        return None
-    return getattr(_sigverify, "verify_image", None)
 
 
 def _now() -> str:
@@ -235,7 +228,7 @@ def make_server(policy_path: str, log_path: str | None, socket_path: str | None)
     server = UnixServer(socket_path or "", Handler, bind_and_activate=False)
     server.socket.close()
     server.socket = listening_socket(socket_path)
-    server.service = Service(policy_path, log, _verifier())
+    server.service = Service(policy_path, log, _sigverify.verify_image)
     return server
 
 
