@@ -23,13 +23,14 @@ SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.y
 
 # What a scenario may set: (section, key) -> why it is its own
 ALLOWED: dict[str, set[str]] = {
-    "platforms": set(),  # its hosts: name, distro, network
+    "platforms": set(),  # its hosts: name, distro, network (containers), lsm, memory (VMs)
     "provisioner": {"inventory"},  # its variables (group_vars, host_vars), dg_check_mode_unpredictable
     "ansible": {"env"},  # its own environment variables
     "verifier": {"env"},
     "scenario": {"test_sequence"},  # a different sequence (e.g. no idempotence)
 }
-PLATFORM_KEYS = {"name", "distro", "network"}
+PLATFORM_KEYS = {"name", "distro", "network", "lsm", "memory"}
+VM_ONLY_KEYS = {"lsm", "memory"}  # a VM's LSM and RAM (tools/testhost.py create --lsm/--memory)
 
 
 def load(path: pathlib.Path) -> dict[str, t.Any]:
@@ -38,15 +39,15 @@ def load(path: pathlib.Path) -> dict[str, t.Any]:
     return data
 
 
-def distros() -> set[str]:
-    """The distros tools/testhost.py can build, read from its DISTROS table."""
+def distros(table: str = "DISTROS") -> set[str]:
+    """The distros tools/testhost.py can build, read from its DISTROS (containers) or VM_DISTROS table."""
     import ast
 
     tree = ast.parse((ROOT / "tools" / "testhost.py").read_text())
     for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "DISTROS":
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == table:
             return set(ast.literal_eval(node.value))  # type: ignore[arg-type]
-    raise AssertionError("no DISTROS in tools/testhost.py")
+    raise AssertionError(f"no {table} in tools/testhost.py")
 
 
 def test_the_base_holds_what_every_scenario_shares() -> None:
@@ -96,12 +97,17 @@ def test_a_scenario_keeps_only_what_differs(scenario: str) -> None:
 def test_every_host_name_is_used_once() -> None:
     """Scenarios run side by side on one engine: two with one host name would destroy each other's host."""
     seen: dict[str, str] = {}
-    known = distros()
+    vms = distros("VM_DISTROS")
+    known = distros() | vms
     for scenario in SCENARIOS:
         platforms = load(ROOT / "molecule" / scenario / "molecule.yml").get("platforms")
         assert platforms, f"molecule/{scenario}/molecule.yml has no platforms"
         for p in platforms:
             assert set(p) <= PLATFORM_KEYS, f"{scenario}: platform keys {sorted(set(p) - PLATFORM_KEYS)}"
             assert p["distro"] in known, f"{scenario}: {p['name']} has distro {p['distro']!r}; known: {sorted(known)}"
+            if p["distro"] in vms:
+                assert "network" not in p, f"{scenario}: {p['name']} is a VM (own user-mode network): no network"
+            else:
+                assert not VM_ONLY_KEYS & set(p), f"{scenario}: {p['name']} is a container: lsm/memory are VM keys"
             assert p["name"] not in seen, f"{p['name']} is a host of both {seen[p['name']]} and {scenario}"
             seen[p["name"]] = scenario
