@@ -198,8 +198,9 @@ CONTROLS: tuple[Control, ...] = (
                      "dockguard.hardening.authz")),
     Control(id="2.13", slug="remote-logging", level=2, scored=True, check="remote_logging",
             title="Ensure centralized and remote logging is configured",
-            fix=_fix("Ship logs to a central service: a remote log-driver (syslog, gelf, fluentd, journald forwarded).",
-                     _DAEMON, "daemon_log_driver")),
+            fix=_fix("Keep container logs in the journal (log-driver journald) and forward them over TLS with a "
+                     "disk-assisted queue (rsyslog) to a collector (the log_collector role).",
+                     "dockguard.hardening.logging", "logging_collector_host")),
     Control(id="2.14", slug="no-new-privileges", level=1, scored=True, check="no_new_privileges",
             title="Ensure containers are restricted from acquiring new privileges",
             fix=_fix("Set no-new-privileges to true in daemon.json.", _DAEMON, "daemon_no_new_privileges", True)),

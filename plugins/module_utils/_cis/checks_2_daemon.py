@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.dockguard.hardening.plugins.module_utils import _tls
+from ansible_collections.dockguard.hardening.plugins.module_utils import _logging, _tls
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.common import tcp_hosts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.facts import FactError, Facts
 from ansible_collections.dockguard.hardening.plugins.module_utils._cis.verdict import Verdict, describe, section, yesno
@@ -191,9 +191,64 @@ LOCAL_LOG_DRIVERS = ("json-file", "local", "none", "")
 
 @check("remote_logging")
 def _remote_logging(f: Facts, arg: str) -> Verdict:
-    """Pass when the default log driver sends logs off the container host (not json-file, local or none)."""
+    """Pass when the default log driver sends logs off the host (a remote driver: fluentd, gelf, syslog with a
+    remote syslog-address, ...), or keeps them in the host's journal (journald, or syslog to the local socket)
+    from where they are forwarded: a running rsyslogd with an omfwd action over TLS (mode 1, peer
+    authenticated) in /etc/rsyslog.conf or /etc/rsyslog.d/*.conf, or systemd-journal-upload to an https:// URL.
+    Fail for json-file, local and none, and for a journal forwarded without TLS, not at all, or with journald's
+    ForwardToSyslog=no while rsyslog does not read the journal itself. The evidence names the file and action.
+    """
     driver = str(f.info().get("LoggingDriver") or "")
-    return yesno(driver not in LOCAL_LOG_DRIVERS, [f"log driver {driver or 'unknown'}"])
+    ev = [f"log driver {driver or 'unknown'}"]
+    if driver in LOCAL_LOG_DRIVERS:
+        return Verdict("fail", [*ev, "container logs stay on the host"])
+    address = ""
+    if driver == "syslog":
+        opts = f.setting("log-opts")[0]
+        address = str((opts if isinstance(opts, dict) else {}).get("syslog-address") or "")
+    if driver not in ("journald", "syslog") or (address and not address.startswith("unix")):
+        return Verdict("pass", [*ev, "container logs leave the host" + (f" for {address}" if address else "")])
+    ev.append(f"container logs go to the host's {'journal' if driver == 'journald' else 'syslog socket'}")
+    return _forwarded(f, ev, via_journal=driver == "journald")
+
+
+def _forwarded(f: Facts, ev: list[str], via_journal: bool) -> Verdict:
+    """Whether rsyslog or systemd-journal-upload forwards the host's logs over TLS, and why (the evidence)."""
+    rsyslog = f.config_files("/etc/rsyslog.conf", "/etc/rsyslog.d")
+    forwards = _logging.rsyslog_forwards(rsyslog)
+    upload = _logging.ini_value(
+        f.config_files("/etc/systemd/journal-upload.conf", "/etc/systemd/journal-upload.conf.d"), "Upload", "URL"
+    )
+    running = any("rsyslogd" in names for names in f.processes_by_pidns().values())
+    ev += [x.describe() for x in forwards]
+    secure = [x for x in forwards if x.secure]
+    if secure and not running:
+        ev.append("rsyslogd is not running")
+    if secure and running and via_journal and not _logging.reads_journal(rsyslog):
+        journald = _logging.ini_value(
+            f.config_files(
+                "/etc/systemd/journald.conf", "/usr/lib/systemd/journald.conf.d", "/etc/systemd/journald.conf.d"
+            ),
+            "Journal",
+            "ForwardToSyslog",
+        )
+        if journald and journald[0].lower() in ("no", "false", "0", "off"):
+            ev.append(f"journald does not hand entries to rsyslog: ForwardToSyslog={journald[0]} in {journald[1]}")
+            secure = []
+        else:
+            ev.append(
+                f"journald hands entries to rsyslog: ForwardToSyslog={journald[0]} in {journald[1]}"
+                if journald
+                else "journald's ForwardToSyslog is the distribution's default"
+            )
+    if upload is not None:
+        ev.append(f"systemd-journal-upload to {upload[0]} ({upload[1]})")
+    uploads_tls = upload is not None and via_journal and upload[0].startswith("https://")
+    if (secure and running) or uploads_tls:
+        return Verdict("pass", ev)
+    if not forwards and upload is None:
+        ev.append("no forwarding found in /etc/rsyslog.conf, /etc/rsyslog.d or /etc/systemd/journal-upload.conf")
+    return Verdict("fail", ev)
 
 
 @check("no_new_privileges")

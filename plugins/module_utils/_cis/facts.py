@@ -497,6 +497,20 @@ class Facts:
         except OSError:
             return None
 
+    def config_files(self, main: str, *dropin_dirs: str) -> list[tuple[str, str]]:
+        """(path, text) of a configuration file and the *.conf files of its drop-in directories, in the order
+        the service reads them (main first, then each directory's files by name); files that cannot be read
+        are left out (a host without the service has none).
+        """
+        paths = [main] + [os.path.join(d, n) for d in dropin_dirs for n in self.host.listdir(d) if n.endswith(".conf")]
+        out = []
+        for p in paths:
+            try:
+                out.append((p, self.host.read(p)))
+            except OSError:
+                continue
+        return out
+
     def environment_files(self) -> list[tuple[str, str]]:
         """(path, text) of the system-wide shell environment files."""
         out = []

@@ -645,6 +645,86 @@ case("json-file is local", "remote_logging", STOCK, "fail", "log driver json-fil
 case("local driver", "remote_logging", STOCK, "fail", "log driver local", info(LoggingDriver="local"))
 case("fluentd ships logs", "remote_logging", STOCK, "pass", "log driver fluentd", info(LoggingDriver="fluentd"))
 
+
+def running(comm: str, pid: str = "4242") -> Change:
+    """One more process on the host, with this command name."""
+
+    def change(data: Data) -> None:
+        data["listdir"]["/proc"] = [*data["listdir"].get("/proc", []), pid]
+        data["readlink"][f"/proc/{pid}/ns/pid"] = data["readlink"]["/proc/1/ns/pid"]
+        data["read"][f"/proc/{pid}/comm"] = comm + "\n"
+
+    return change
+
+
+FORWARD_CONF = "/etc/rsyslog.d/60-dockguard-forward.conf"
+TLS_FORWARD = """# forward
+action(type="omfwd" target="logs.example" port="6514" protocol="tcp"
+       StreamDriver="gtls" StreamDriverMode="1" StreamDriverAuthMode="x509/name"
+       queue.type="LinkedList" queue.filename="fwd" queue.saveOnShutdown="on")
+"""
+JOURNALD = info(LoggingDriver="journald")
+
+
+def rsyslog(text: str) -> Change:
+    return both(listdir("/etc/rsyslog.d", ["60-dockguard-forward.conf"]), read(FORWARD_CONF, text))
+
+
+case("journald, not forwarded", "remote_logging", STOCK, "fail", "no forwarding found", JOURNALD)
+case(
+    "journald forwarded over TLS by a running rsyslogd",
+    "remote_logging",
+    STOCK,
+    "pass",
+    f"omfwd to logs.example:6514 (tcp) in {FORWARD_CONF}: over TLS (gtls, mode 1, auth x509/name), disk-assisted",
+    both(JOURNALD, rsyslog(TLS_FORWARD), running("rsyslogd")),
+)
+case(
+    "TLS forwarding configured, rsyslogd stopped",
+    "remote_logging",
+    STOCK,
+    "fail",
+    "rsyslogd is not running",
+    both(JOURNALD, rsyslog(TLS_FORWARD)),
+)
+case(
+    "journald forwarded in plain TCP",
+    "remote_logging",
+    STOCK,
+    "fail",
+    "without TLS (driver ptcp, mode 0)",
+    both(JOURNALD, rsyslog("*.* @@logs.example:514\n"), running("rsyslogd")),
+)
+case(
+    "journald keeps its entries from rsyslog",
+    "remote_logging",
+    STOCK,
+    "fail",
+    "ForwardToSyslog=no in /etc/systemd/journald.conf",
+    both(
+        JOURNALD,
+        rsyslog(TLS_FORWARD),
+        running("rsyslogd"),
+        read("/etc/systemd/journald.conf", "[Journal]\nForwardToSyslog=no\n"),
+    ),
+)
+case(
+    "journal uploaded over https",
+    "remote_logging",
+    STOCK,
+    "pass",
+    "systemd-journal-upload to https://logs.example:19532",
+    both(JOURNALD, read("/etc/systemd/journal-upload.conf", "[Upload]\nURL=https://logs.example:19532\n")),
+)
+case(
+    "syslog driver to a remote address",
+    "remote_logging",
+    STOCK,
+    "pass",
+    "container logs leave the host for tcp+tls://logs.example:6514",
+    both(info(LoggingDriver="syslog"), daemon_json(log_opts={"syslog-address": "tcp+tls://logs.example:6514"})),
+)
+
 case("no-new-privileges on", "no_new_privileges", HARD, "pass", "no-new-privileges True from /etc/docker/daemon.json")
 case("not set", "no_new_privileges", STOCK, "fail", "no-new-privileges not set (default)")
 
