@@ -490,14 +490,30 @@ def test_service_without_a_policy_refuses_judged_requests(tmp_path: pathlib.Path
     assert svc.authz(req("/containers/json", method="GET"))["Allow"] is True
 
 
+def raw_exchange(path: str, request: bytes) -> dict[str, t.Any]:
+    """Send a whole HTTP request at once and read the answer (the plugin may close without reading a body)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(path)
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return t.cast("dict[str, t.Any]", json.loads(data.split(b"\r\n\r\n", 1)[1]))
+
+
 def test_service_refuses_chunked_and_huge_requests(service: tuple[Unix, pathlib.Path, pathlib.Path]) -> None:
     conn, _policy, _log = service
-    conn.request("POST", "/AuthZPlugin.AuthZReq", body=iter([json.dumps(create()).encode()]), encode_chunked=True)
-    resp = json.loads(conn.getresponse().read())
+    body = json.dumps(create()).encode()
+    head = b"POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: x\r\n"
+    chunked = head + b"Transfer-Encoding: chunked\r\n\r\n" + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    resp = raw_exchange(conn.path, chunked)
     assert resp["Allow"] is False and "chunked" in resp["Msg"]
-    conn.close()
-    conn.request("POST", "/AuthZPlugin.AuthZReq", b"", {"Content-Length": str(srv.MAX_REQUEST + 1)})
-    resp = json.loads(conn.getresponse().read())
+    huge = head + b"Content-Length: %d\r\n\r\n" % (srv.MAX_REQUEST + 1)
+    resp = raw_exchange(conn.path, huge)
     assert resp["Allow"] is False and "cannot be judged" in resp["Msg"]
 
 
