@@ -56,7 +56,8 @@ REFUSED = [
     ("exec --privileged compliant id", "exec_privileged"),
     ("exec --user root compliant id", "exec_root"),
     ("update --pids-limit -1 compliant", "pids_limit"),
-    ("plugin install --grant-all-permissions vieux/sshfs", "plugin_install"),
+    # offline: `plugin install` would first ask a registry for the privileges; create sends a local plugin
+    ("plugin create dg/evil /tmp/dg-plugin", "plugin_install"),
     ("expired:1", "memory_limit"),  # an expired image exception (see converge.yml); "create" added below
 ]
 
@@ -126,6 +127,7 @@ def test_compliant_container_runs(host: t.Any, compliant: str) -> None:
 
 
 def test_each_rule_refuses_with_its_message(host: t.Any, compliant: str) -> None:
+    host.run("mkdir -p /tmp/dg-plugin/rootfs && echo '{}' > /tmp/dg-plugin/config.json")
     commands = [f"docker {a if not a.startswith('expired') else 'create ' + a}" for a, _rule in REFUSED]
     results = batch(host, commands)
     wrong = []
