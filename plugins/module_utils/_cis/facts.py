@@ -503,6 +503,10 @@ class Facts:
         are left out (a host without the service has none).
         """
         paths = [main] + [os.path.join(d, n) for d in dropin_dirs for n in self.host.listdir(d) if n.endswith(".conf")]
+        return self.readable(paths)
+
+    def readable(self, paths: list[str]) -> list[tuple[str, str]]:
+        """(path, text) of each of the paths that can be read, in order."""
         out = []
         for p in paths:
             try:
@@ -513,15 +517,9 @@ class Facts:
 
     def environment_files(self) -> list[tuple[str, str]]:
         """(path, text) of the system-wide shell environment files."""
-        out = []
         paths = ["/etc/environment"] + [
             os.path.join("/etc/profile.d", n) for n in self.host.listdir("/etc/profile.d") if n.endswith(".sh")
         ]
         if self.target.rootless:
             paths += [os.path.join(self.target.home, n) for n in (".profile", ".bashrc", ".pam_environment")]
-        for p in paths:
-            try:
-                out.append((p, self.host.read(p)))
-            except OSError:
-                continue
-        return out
+        return self.readable(paths)
