@@ -289,11 +289,12 @@ class Options(t.NamedTuple):
 class AuditRules:
     """The manager: plan from facts, compare, then write, load and verify (or only predict in check mode)."""
 
-    def __init__(self, ops: HostOps, facts: Facts, opts: Options, check_mode: bool) -> None:
+    def __init__(self, ops: HostOps, facts: Facts, opts: Options, check_mode: bool, diff: bool = True) -> None:
         self.ops = ops
         self.facts = facts
         self.opts = opts
         self.check_mode = check_mode
+        self.diff = diff
         self.rules: list[Rule] = []
 
     def _must(self, argv: list[str], what: str) -> str:
@@ -318,13 +319,14 @@ class AuditRules:
             "path": o.path,
             "key": o.key,
             "rules": [{"controls": list(r.controls), "rule": r.line()} for r in p.rules],
-            "skipped": [s._asdict() for s in p.skipped],
+            "without_rule": [s._asdict() for s in p.skipped],  # not "skipped": Ansible reads that key
             "in_container": container,
             "loaded": False,
             "reboot_required": False,
             "warnings": list(p.warnings),
-            "diff": {"before": before or "", "after": text, "before_header": o.path, "after_header": o.path},
         }
+        if self.diff:
+            result["diff"] = {"before": before or "", "after": text, "before_header": o.path, "after_header": o.path}
         if container is not None:
             result["load_skipped"] = (
                 f"inside a container ({container}): the rules file is written, and loading it is the host's "

@@ -142,6 +142,8 @@ class DockerGroup:
         }
         if p.changed and not check:
             self._apply(p)
+        if not self.module._diff:
+            del result["diff"]
         return result
 
     def _no_group(self, warnings: list[str]) -> dict[str, t.Any]:
@@ -162,7 +164,7 @@ class DockerGroup:
             "removed": [],
             "primary_members": [],
             "warnings": warnings,
-            "diff": empty,
+            **({"diff": empty} if self.module._diff else {}),
         }
 
     def _apply(self, p: Plan) -> None:

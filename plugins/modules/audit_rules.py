@@ -21,8 +21,8 @@ description:
     dockerd's command line, the unit files from systemd's directories, each binary where it is installed (Debian puts
     C(dockerd) and C(runc) in C(/usr/sbin)). A binary whose name is a symlink (Debian's C(/usr/bin/runc)) is watched
     both as the link and as the file it leads to; only the latter sees the binary run or changed.
-  - Only paths that exist get a rule; the others are returned in RV(skipped), each with the reason, and named in the
-    file as comments.
+  - Only paths that exist get a rule; the others are returned in RV(without_rule), each with the reason, and named in
+    the file as comments.
   - Watches record O(permissions) (changes, by default), binaries their execution too. C(/run/containerd) gets the
     syscall rule the benchmark asks for (C(-F path=), the directory itself with C(perm=rwa), not a recursive watch).
   - Every rule carries O(key), so C(ausearch -k docker) finds the events.
@@ -96,7 +96,7 @@ EXAMPLES = r"""
 
 - name: Say which paths have no rule here
   ansible.builtin.debug:
-    msg: "{{ rules.skipped | map(attribute='reason') | list }}"
+    msg: "{{ rules.without_rule | map(attribute='reason') | list }}"
 
 - name: Only the level 1 controls, under another key
   dockguard.hardening.audit_rules:
@@ -123,7 +123,7 @@ rules:
   sample:
     - {"controls": ["1.1.3"], "rule": "-w /usr/sbin/dockerd -p wxa -k docker"}
     - {"controls": ["1.1.4"], "rule": "-a always,exit -F path=/run/containerd -F perm=rwa -k docker"}
-skipped:
+without_rule:
   description: The controls with no rule on this host, and why.
   returned: always
   type: list
@@ -196,12 +196,10 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
     host = facts.LocalHost(ops.run, sock, float(p["timeout"]))
     opts = ad.Options(p["controls"], p["key"], p["permissions"], p["path"], p["load"], p["backup"])
     try:
-        result = ad.AuditRules(ops, facts.Facts(host, facts.system_target(sock)), opts, module.check_mode).run()
+        gathered = facts.Facts(host, facts.system_target(sock))
+        return ad.AuditRules(ops, gathered, opts, module.check_mode, module._diff).run()
     finally:
         host.close()
-    if not module._diff:
-        result.pop("diff")
-    return result
 
 
 def main() -> None:

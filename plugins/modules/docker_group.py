@@ -107,15 +107,9 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
 }
 
 
-def run(module: AnsibleModule) -> dict[str, t.Any]:
-    result = dg.DockerGroup(module, module.params["group"], module.params["users"]).run()
-    if not module._diff:
-        result.pop("diff")
-    return result
-
-
 def main() -> None:
-    execute(AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True), run)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    execute(module, lambda m: dg.DockerGroup(m, m.params["group"], m.params["users"]).run())
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ class FakeModule:
 
     def __init__(self, check_mode: bool = False, db: dict[str, t.Any] | None = None) -> None:
         self.check_mode = check_mode
+        self._diff = True
         self.db = db
         self.ran: list[list[str]] = []
 
