@@ -312,7 +312,9 @@ CONTROLS: tuple[Control, ...] = (
             title="Ensure images are scanned and rebuilt to include security patches"),
     Control(id="4.5", slug="content-trust", level=2, scored=True, check="content_trust",
             title="Ensure Content trust for Docker is Enabled",
-            fix=_fix("Export DOCKER_CONTENT_TRUST=1 for users and services (/etc/environment).")),
+            fix=_fix("Run the content_trust role: DOCKER_CONTENT_TRUST=1 for login shells, PAM (/etc/environment), "
+                     "sudo and systemd services, with DOCKER_CONTENT_TRUST_SERVER for a private Notary.",
+                     "dockguard.hardening.content_trust", "content_trust_login_shells", True)),
     Control(id="4.6", slug="image-healthcheck", level=1, scored=True, check="image_healthcheck",
             title="Ensure that HEALTHCHECK instructions have been added to container images",
             fix=_fix("Add a HEALTHCHECK instruction to the image.")),
@@ -334,10 +336,14 @@ CONTROLS: tuple[Control, ...] = (
             fix=_fix("docker swarm leave --force where swarm is not needed.")),
     Control(id="5.2", slug="apparmor-profile", level=1, scored=True, check="apparmor",
             title="Ensure that, if applicable, an AppArmor Profile is enabled",
-            fix=_fix("Run containers with an AppArmor profile (docker-default or a custom one).")),
+            fix=_fix("Load a hardened docker-default AppArmor profile before dockerd starts, so every container "
+                     "runs under it (role lsm); never run containers with apparmor=unconfined.",
+                     "dockguard.hardening.lsm", "lsm_apparmor_enabled", True)),
     Control(id="5.3", slug="selinux-options", level=2, scored=True, check="selinux",
             title="Ensure that, if applicable, SELinux security options are set",
-            fix=_fix("Run containers with SELinux labels (--security-opt label=...).")),
+            fix=_fix("On a host running SELinux, set selinux-enabled in daemon.json (role lsm) so containers "
+                     "get labels; never run them with label=disable.",
+                     "dockguard.hardening.lsm", "lsm_selinux_enabled", True)),
     Control(id="5.4", slug="capabilities-restricted", level=1, scored=True, check="capabilities",
             title="Ensure that Linux kernel capabilities are restricted within containers",
             fix=_fix("Drop all capabilities and add back only those needed (--cap-drop ALL --cap-add ...).")),

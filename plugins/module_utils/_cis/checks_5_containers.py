@@ -33,7 +33,8 @@ def _swarm_disabled(f: Facts, arg: str) -> Verdict:
 
 @check("apparmor")
 def _apparmor(f: Facts, arg: str) -> Verdict:
-    """Fail each running container with no AppArmor profile, or `unconfined`.
+    """Fail each running container with no AppArmor profile, or `unconfined`, or whose process the kernel
+    reports in another mode than enforce (/proc/PID/attr/current: a complain-mode profile denies nothing).
 
     Not applicable: AppArmor is not in the daemon's security options (the kernel has no AppArmor).
     """
@@ -42,7 +43,16 @@ def _apparmor(f: Facts, arg: str) -> Verdict:
 
     def judge(c: Container) -> str | None:
         prof = str(c.inspect.get("AppArmorProfile") or "")
-        return None if prof and prof != "unconfined" else f"AppArmorProfile={prof or 'none'}"
+        if not prof or prof == "unconfined":
+            return f"AppArmorProfile={prof or 'none'}"
+        pid = int((c.inspect.get("State") or {}).get("Pid") or 0)
+        try:  # what the kernel applies; unreadable (another pid namespace, say): the engine's word stands
+            label = f.host.read(f"/proc/{pid}/attr/current").strip() if pid else ""
+        except OSError:
+            label = ""
+        if label and not label.endswith(" (enforce)"):
+            return f"AppArmorProfile={prof}, but the kernel runs its process as {label}"
+        return None
 
     return per_container(f, judge, "AppArmor profile applied")
 

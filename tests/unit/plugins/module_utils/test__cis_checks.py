@@ -1127,6 +1127,34 @@ case(
     "AppArmor profile applied",
     both(APPARMOR, inspect("good", AppArmorProfile="docker-default")),
 )
+
+
+def _attr(name: str, label: str) -> Change:
+    """What the kernel reports for the process of container NAME (/proc/PID/attr/current)."""
+
+    def change(data: Data) -> None:
+        data["read"][f"/proc/{container(data, name)['State']['Pid']}/attr/current"] = label + "\n"
+
+    return change
+
+
+case(
+    "docker-default enforced, as the kernel says",
+    "apparmor",
+    HARD,
+    "pass",
+    "AppArmor profile applied",
+    both(APPARMOR, inspect("good", AppArmorProfile="docker-default"), _attr("good", "docker-default (enforce)")),
+)
+case(
+    "docker-default in complain mode denies nothing",
+    "apparmor",
+    HARD,
+    "fail",
+    "good: AppArmorProfile=docker-default, but the kernel runs its process as docker-default (complain)",
+    both(APPARMOR, inspect("good", AppArmorProfile="docker-default"), _attr("good", "docker-default (complain)")),
+    fails={"good"},
+)
 case(
     "unconfined and none",
     "apparmor",
