@@ -30,14 +30,16 @@ import json
 import re
 import typing as t
 
-from ansible_collections.dockguard.hardening.plugins.module_utils._common.commands import C_ENV, first_line
+from ansible_collections.dockguard.hardening.plugins.module_utils._common.commands import C_ENV
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
 RELEASES = "targets/releases"
 _GUN = re.compile(r"^[a-z0-9][a-z0-9.:-]*(?:/[a-z0-9._-]+)+$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{64}$")
-_PEM = re.compile(r"-----BEGIN ([A-Z ]+)-----\r?\n(?:[^\r\n:]+:[^\r\n]*\r?\n)*\r?\n?([A-Za-z0-9+/=\r\n]+)-----END \1-----")
+_PEM = re.compile(
+    r"-----BEGIN ([A-Z ]+)-----\r?\n(?:[^\r\n:]+:[^\r\n]*\r?\n)*\r?\n?([A-Za-z0-9+/=\r\n]+)-----END \1-----"
+)
 
 
 class NotaryError(DockguardError):
@@ -108,11 +110,12 @@ class Change(t.NamedTuple):
 
     action: str  # add, remove_keys, remove_role
     role: str
-    keys: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # files to add, or key IDs to remove
+    ids: tuple[str, ...] = ()  # the key IDs of the files added
 
     def describe(self) -> str:
         if self.action == "add":
-            return f"add keys {', '.join(k[:12] for k in self.keys)} to {self.role}"
+            return f"add keys {', '.join(k[:12] for k in self.ids)} to {self.role}"
         if self.action == "remove_keys":
             return f"remove keys {', '.join(k[:12] for k in self.keys)} from {self.role}"
         return f"remove role {self.role}"
@@ -138,9 +141,11 @@ def plan(
     after = {r: list(ids) for r, ids in current.items()}
 
     if want - have:
-        changes.append(Change("add", role, tuple(wanted[k] for k in sorted(want - have))))
+        new = sorted(want - have)
+        changes.append(Change("add", role, tuple(wanted[k] for k in new), tuple(new)))
     if want - releases:
-        changes.append(Change("add", RELEASES, tuple(wanted[k] for k in sorted(want - releases))))
+        new = sorted(want - releases)
+        changes.append(Change("add", RELEASES, tuple(wanted[k] for k in new), tuple(new)))
     gone = have - want
     if not want and role in current:
         changes.append(Change("remove_role", role))
@@ -170,7 +175,13 @@ class Repository:
     """One repository on one Notary server, seen through the notary client with its own trust directory."""
 
     def __init__(
-        self, run: Runner, notary: str, server: str, trust_dir: str, tls_ca: str | None, gun: str,
+        self,
+        run: Runner,
+        notary: str,
+        server: str,
+        trust_dir: str,
+        tls_ca: str | None,
+        gun: str,
         secrets: dict[str, str],
     ) -> None:
         self._run = run
@@ -187,10 +198,10 @@ class Repository:
         return text
 
     def call(self, step: str, *args: str) -> str:
-        rc, out, err = self._run(self._base + list(args), self._env)
+        rc, out, err = self._run([*self._base, *args], self._env)
         if rc != 0:
             raise NotaryError(
-                f"{self.gun}: {step} failed (notary {args[0]}, rc={rc}): {self.scrub(first_line(out, err))}"
+                f"{self.gun}: {step} failed (notary {args[0]}, rc={rc}): {self.scrub(reason(out, err))}"
                 + _hint(out + err, self.server),
                 step=step,
                 stderr=self.scrub(err.strip()),
@@ -199,7 +210,7 @@ class Repository:
 
     def delegations(self) -> dict[str, list[str]] | None:
         """The repository's delegation roles on the server; None when the server has no trust data for it."""
-        rc, out, err = self._run(self._base + ["delegation", "list", self.gun], self._env)
+        rc, out, err = self._run([*self._base, "delegation", "list", self.gun], self._env)
         if rc == 0:
             return parse_delegations(out)
         text = out + err
@@ -207,12 +218,12 @@ class Repository:
             return None
         raise NotaryError(
             f"{self.gun}: reading its signers from {self.server} failed (notary delegation list, rc={rc}): "
-            f"{self.scrub(first_line(out, err))}" + _hint(text, self.server),
+            f"{self.scrub(reason(out, err))}" + _hint(text, self.server),
             step="read",
         )
 
     def initialize(self) -> None:
-        """Root (kept, or made, in the trust directory), targets and snapshot keys; the server keeps the snapshot key."""
+        """Root key (kept, or made, in the trust directory) and targets key; the server keeps the snapshot key."""
         self.call("initialize the repository (root and repository keys)", "init", "-p", self.gun)
         self.call("hand the snapshot key to the server", "key", "rotate", self.gun, "snapshot", "-r")
 
@@ -228,17 +239,28 @@ class Repository:
                     self.call(f"stage: {c.describe()}", "delegation", "remove", self.gun, c.role, "-y")
             self.call("publish the signed changes (needs the repository key)", "publish", self.gun)
         except NotaryError:
-            self._run(self._base + ["reset", self.gun, "--all"], self._env)
+            self._run([*self._base, "reset", self.gun, "--all"], self._env)
             raise
+
+
+def reason(out: str, err: str) -> str:
+    """The line of the notary client's output that says why it failed (it prints `* fatal: ...` on stdout)."""
+    lines = [ln.strip() for ln in (err + "\n" + out).splitlines() if ln.strip()]
+    for line in lines:
+        if line.startswith("* fatal:"):
+            return line[len("* fatal:") :].strip()
+    return lines[-1] if lines else "no output"
 
 
 def _hint(text: str, server: str) -> str:
     """What to do about the notary client's most common failures."""
     low = text.lower()
-    if "passphrase" in low or "decrypt" in low:
-        return " (a wrong passphrase: give the one the key was made with; the task's arguments are not logged)"
-    if "could not find necessary signing keys" in low or "no valid signing keys" in low or "no root key" in low:
-        return " (a key is missing from trust_dir: restore it from its offline backup; nothing was published)"
+    if "could not find necessary signing keys" in low or "no valid signing keys" in low or "passphrase" in low:
+        # the notary client reports a key it cannot decrypt as not available
+        return (
+            " (the key is not in trust_dir, or its passphrase is wrong: restore the key from its offline backup, or"
+            " give the passphrase it was made with; nothing was published)"
+        )
     if "connection refused" in low or "no such host" in low or "timeout" in low or "unable to reach" in low:
         return f" (Notary at {server} cannot be reached: check notary_server and that the server runs)"
     if "certificate" in low and ("unknown authority" in low or "verify" in low):

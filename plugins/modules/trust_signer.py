@@ -136,7 +136,10 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["initialize the repository", "add keys 6d3c8a0f4e1b to targets/alice", "add keys 6d3c8a0f4e1b to targets/releases"]
+  sample:
+    - initialize the repository
+    - add keys 6d3c8a0f4e1b to targets/alice
+    - add keys 6d3c8a0f4e1b to targets/releases
 roles:
   description: The repository's delegation roles and their key IDs after the task (planned in check mode).
   returned: always
@@ -193,10 +196,17 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
 
 
 def _run(
-    module: AnsibleModule, p: dict[str, t.Any], runner: nt.Runner, trust_dir: str, wanted: dict[str, str],
-    present: bool, secrets: dict[str, str],
+    module: AnsibleModule,
+    p: dict[str, t.Any],
+    runner: nt.Runner,
+    trust_dir: str,
+    wanted: dict[str, str],
+    present: bool,
+    secrets: dict[str, str],
 ) -> dict[str, t.Any]:
-    repo = nt.Repository(runner, p["notary_bin"], p["notary_server"], trust_dir, p["notary_ca"], p["repository"], secrets)
+    repo = nt.Repository(
+        runner, p["notary_bin"], p["notary_server"], trust_dir, p["notary_ca"], p["repository"], secrets
+    )
     current = repo.delegations()
     actions = []
     if current is None:

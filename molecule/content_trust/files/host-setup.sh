@@ -18,3 +18,14 @@ root=$(mktemp -d)
 cp /bin/busybox "$root/busybox"
 tar -C "$root" -c . | docker import -c 'CMD ["/busybox", "true"]' -m base - dg-content-trust-svc:5000/dg/app:base >/dev/null
 rm -rf "$root"
+# A CI runner that sets its own environment, content trust off: the role's
+# drop-in must win over it.
+cat > /etc/systemd/system/dg-ci-runner.service <<'UNIT'
+[Unit]
+Description=Stand-in for a CI runner that runs docker
+[Service]
+Environment=DOCKER_CONTENT_TRUST=0
+ExecStart=/bin/sh -c 'env > /run/dg-ci-runner.env; exec sleep infinity'
+UNIT
+systemctl daemon-reload
+systemctl start dg-ci-runner

@@ -312,7 +312,9 @@ CONTROLS: tuple[Control, ...] = (
             title="Ensure images are scanned and rebuilt to include security patches"),
     Control(id="4.5", slug="content-trust", level=2, scored=True, check="content_trust",
             title="Ensure Content trust for Docker is Enabled",
-            fix=_fix("Export DOCKER_CONTENT_TRUST=1 for users and services (/etc/environment).")),
+            fix=_fix("Run the content_trust role: DOCKER_CONTENT_TRUST=1 for login shells, PAM (/etc/environment), "
+                     "sudo and systemd services, with DOCKER_CONTENT_TRUST_SERVER for a private Notary.",
+                     "dockguard.hardening.content_trust", "content_trust_login_shells", True)),
     Control(id="4.6", slug="image-healthcheck", level=1, scored=True, check="image_healthcheck",
             title="Ensure that HEALTHCHECK instructions have been added to container images",
             fix=_fix("Add a HEALTHCHECK instruction to the image.")),

@@ -42,22 +42,46 @@ def _manual_images(f: Facts, arg: str) -> Verdict:
 
 
 _DCT = re.compile(r"^[ \t]*(?:export[ \t]+)?DOCKER_CONTENT_TRUST=['\"]?([^'\"\s]*)['\"]?[ \t]*$", re.MULTILINE)
+_DCT_SERVER = re.compile(
+    r"^[ \t]*(?:export[ \t]+)?DOCKER_CONTENT_TRUST_SERVER=['\"]?([^'\"\s]+)['\"]?[ \t]*$", re.MULTILINE
+)
 
 
 @check("content_trust")
 def _content_trust(f: Facts, arg: str) -> Verdict:
-    """Pass when `DOCKER_CONTENT_TRUST` is on, and nowhere off, in /etc/environment and /etc/profile.d/*.sh
-    (and the user's profile files for a rootless daemon).
+    """Pass when `DOCKER_CONTENT_TRUST` is on, and nowhere off, in what sets users' and services' environment:
+    /etc/environment and /etc/profile.d/*.sh (and the user's profile files for a rootless daemon), the files sudo
+    reads through `Defaults env_file=`, and systemd's `DefaultEnvironment=`. The evidence names every place found,
+    the Notary server (`DOCKER_CONTENT_TRUST_SERVER`) when one is set, and the ways of running docker left without it.
     """
-    found = []
+    found = []  # (where, value, channel)
+    servers: set[str] = set()
     for path, text in f.environment_files():
+        channel = "rootless user" if path.startswith(f.target.home + "/") and f.target.rootless else "login shells"
+        if path == "/etc/environment":
+            channel = "PAM"
         for m in _DCT.finditer(text):
-            found.append((path, m.group(1)))
+            found.append((path, m.group(1), channel))
+        servers.update(m.group(1) for m in _DCT_SERVER.finditer(text))
+    for env_file, text, sudoers in f.sudo_env_files():
+        for m in _DCT.finditer(text):
+            found.append((f"{env_file} (sudo env_file, {sudoers})", m.group(1), "sudo"))
+    for path, assignments in f.systemd_default_environment():
+        if "DOCKER_CONTENT_TRUST" in assignments:
+            found.append((f"{path} (systemd DefaultEnvironment)", assignments["DOCKER_CONTENT_TRUST"], "systemd"))
+        if assignments.get("DOCKER_CONTENT_TRUST_SERVER"):
+            servers.add(assignments["DOCKER_CONTENT_TRUST_SERVER"])
     # the docker CLI turns content trust on for any non-empty value Go's ParseBool does not read as false
-    on = [f"{p} ({v})" for p, v in found if v and v not in FALSE_WORDS]
-    off = [f"DOCKER_CONTENT_TRUST={v!r} in {p}" for p, v in found if not v or v in FALSE_WORDS]
+    on = [(p, v, c) for p, v, c in found if v and v not in FALSE_WORDS]
+    off = [f"DOCKER_CONTENT_TRUST={v!r} in {p}" for p, v, c in found if not v or v in FALSE_WORDS]
     if on and not off:
-        return Verdict("pass", [f"DOCKER_CONTENT_TRUST on in {', '.join(on)}"])
+        evidence = [f"DOCKER_CONTENT_TRUST on in {', '.join(f'{p} ({v})' for p, v, _ in on)}"]
+        if servers:
+            evidence.append(f"Notary server: {', '.join(sorted(servers))}")
+        missing = [c for c in ("login shells", "PAM", "sudo", "systemd") if c not in {c for _, _, c in on}]
+        if missing and not f.target.rootless:
+            evidence.append(f"not set for: {', '.join(missing)}")
+        return Verdict("pass", evidence)
     return Verdict("fail", off or ["DOCKER_CONTENT_TRUST is not set for users"])
 
 

@@ -23,6 +23,8 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
+import shlex
 import stat
 import typing as t
 
@@ -173,6 +175,9 @@ def rootless_target(user: str, uid: int, home: str, docker_host: str | None = No
 
 # The packages an engine comes in: Debian's, Docker's own repository's, and Moby's.
 ENGINE_PACKAGES = ("docker.io", "docker-ce", "moby-engine")
+
+# `Defaults env_file=PATH` (or "PATH") in a sudoers file, possibly among other settings of the line
+_ENV_FILE = re.compile(r"^[ \t]*Defaults\b[^\n]*?\benv_file[ \t]*=[ \t]*\"?([^\s\",]+)", re.MULTILINE)
 
 SENSITIVE_DIRS = ("/", "/boot", "/dev", "/etc", "/lib", "/proc", "/sys", "/usr")
 
@@ -513,6 +518,39 @@ class Facts:
                 out.append((p, self.host.read(p)))
             except OSError:
                 continue
+        return out
+
+    def sudo_env_files(self) -> list[tuple[str, str, str]]:
+        """(env file, its text, the sudoers file naming it) for each `Defaults env_file=` sudo reads.
+
+        sudo reads /etc/sudoers and the files of /etc/sudoers.d whose names have
+        no `.` and do not end in `~` (the `@includedir` Debian ships).
+        """
+        names = ["/etc/sudoers"] + [
+            os.path.join("/etc/sudoers.d", n)
+            for n in self.host.listdir("/etc/sudoers.d")
+            if "." not in n and not n.endswith("~")
+        ]
+        out = []
+        for sudoers, text in self.readable(names):
+            for m in _ENV_FILE.finditer(text):
+                out += [(env, env_text, sudoers) for env, env_text in self.readable([m.group(1)])]
+        return out
+
+    def systemd_default_environment(self) -> list[tuple[str, dict[str, str]]]:
+        """(file, assignments) of each `DefaultEnvironment=` in systemd's manager configuration, in reading order."""
+        out = []
+        for path, text in self.config_files(
+            "/etc/systemd/system.conf", "/etc/systemd/system.conf.d", "/usr/lib/systemd/system.conf.d"
+        ):
+            for line in text.splitlines():
+                key, sep, value = line.strip().partition("=")
+                if sep and key.strip() == "DefaultEnvironment":
+                    try:
+                        words = shlex.split(value)
+                    except ValueError:
+                        continue
+                    out.append((path, dict(w.split("=", 1) for w in words if "=" in w)))
         return out
 
     def environment_files(self) -> list[tuple[str, str]]:

@@ -1089,6 +1089,64 @@ case(
     "1 of 1 images without HEALTHCHECK: dg-busybox:1",
     fails={"dg-busybox:1"},
 )
+case(
+    "sudo env_file and systemd DefaultEnvironment named, with the Notary server",
+    "content_trust",
+    STOCK,
+    "pass",
+    "/etc/ct.env (sudo env_file, /etc/sudoers.d/ct) (1), "
+    "/etc/systemd/system.conf.d/ct.conf (systemd DefaultEnvironment) (1)",
+    both(
+        read("/etc/environment", "DOCKER_CONTENT_TRUST=1\n"),
+        listdir("/etc/profile.d", ["ct.sh"]),
+        read("/etc/profile.d/ct.sh", "export DOCKER_CONTENT_TRUST=1\n"),
+        listdir("/etc/sudoers.d", ["ct", "README.dpkg-new"]),
+        read("/etc/sudoers.d/ct", 'Defaults env_file="/etc/ct.env"\n'),
+        read("/etc/ct.env", "DOCKER_CONTENT_TRUST=1\nDOCKER_CONTENT_TRUST_SERVER=https://n:4443\n"),
+        listdir("/etc/systemd/system.conf.d", ["ct.conf"]),
+        read("/etc/systemd/system.conf.d/ct.conf", "[Manager]\nDefaultEnvironment=DOCKER_CONTENT_TRUST=1 X=2\n"),
+    ),
+)
+case(
+    "the Notary server is named",
+    "content_trust",
+    STOCK,
+    "pass",
+    "Notary server: https://n:4443",
+    read("/etc/environment", "DOCKER_CONTENT_TRUST=1\nDOCKER_CONTENT_TRUST_SERVER=https://n:4443\n"),
+)
+case(
+    "the channels left without it are named",
+    "content_trust",
+    STOCK,
+    "pass",
+    "not set for: login shells, sudo, systemd",
+    read("/etc/environment", "DOCKER_CONTENT_TRUST=1\n"),
+)
+case(
+    "systemd turns it off for services",
+    "content_trust",
+    STOCK,
+    "fail",
+    "DOCKER_CONTENT_TRUST='0' in /etc/systemd/system.conf (systemd DefaultEnvironment)",
+    both(
+        read("/etc/environment", "DOCKER_CONTENT_TRUST=1\n"),
+        read("/etc/systemd/system.conf", '[Manager]\nDefaultEnvironment="DOCKER_CONTENT_TRUST=0"\n'),
+    ),
+)
+case(
+    "a sudoers file with a dot is not read by sudo",
+    "content_trust",
+    STOCK,
+    "pass",
+    "not set for: login shells, sudo, systemd",
+    both(
+        read("/etc/environment", "DOCKER_CONTENT_TRUST=1\n"),
+        listdir("/etc/sudoers.d", ["ct.disabled"]),
+        read("/etc/sudoers.d/ct.disabled", "Defaults env_file=/etc/off.env\n"),
+        read("/etc/off.env", "DOCKER_CONTENT_TRUST=0\n"),
+    ),
+)
 case("no images", "image_healthcheck", ROOTLESS, "not_applicable", "no local images")
 
 
