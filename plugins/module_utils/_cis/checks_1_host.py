@@ -192,14 +192,15 @@ def _engine_version(f: Facts, arg: str) -> Verdict:
         packages = f.engine_packages()
     except FactError as exc:
         return Verdict("manual", [engine, f"no package manager answer ({exc})"])
-    installed = {n: pv for n, pv in packages.items() if pv[0] != "(none)"}
+    installed = {n: p for n, p in packages.items() if p[0] != "(none)"}
     if not installed:
         return Verdict("manual", [engine, "not installed from an apt package (docker.io, docker-ce, moby-engine)"])
     stale = []
     evidence = [engine]
-    for name, (have, offered) in sorted(installed.items()):
-        if offered == "(none)":
-            return Verdict("manual", [*evidence, f"{name} {have}: the host's apt sources offer no candidate"])
+    for name, (have, offered, from_source) in sorted(installed.items()):
+        if offered == "(none)" or not from_source:
+            why = "no apt source offers it (only the installed copy is known: apt-get update, or add the source)"
+            return Verdict("manual", [*evidence, f"{name} {have}: {why}"])
         newer = compare_debian_versions(offered, have) > 0
         evidence.append(f"{name} {have} installed, {offered} offered by the host's apt sources")
         if newer:

@@ -415,29 +415,35 @@ class Facts:
             raise FactError(f"/etc/passwd: {exc}") from exc
         return [f[0] for f in (line.split(":") for line in text.splitlines()) if len(f) >= 4 and f[3] == parts[2]]
 
-    def engine_packages(self) -> dict[str, tuple[str, str]]:
+    def engine_packages(self) -> dict[str, tuple[str, str, bool]]:
         """Installed and candidate versions of the engine packages apt knows ('(none)' for either when there is
-        none), from `apt-cache policy`; FactError when apt cannot answer (no apt on the host)."""
-        return t.cast("dict[str, tuple[str, str]]", self._cached("packages", self._read_packages))
+        none), and whether an apt source offers the candidate (not only the installed copy in dpkg's status), from
+        `apt-cache policy`; FactError when apt cannot answer (no apt on the host)."""
+        return t.cast("dict[str, tuple[str, str, bool]]", self._cached("packages", self._read_packages))
 
-    def _read_packages(self) -> dict[str, tuple[str, str]]:
+    def _read_packages(self) -> dict[str, tuple[str, str, bool]]:
         try:
             rc, out, err = self.host.run(["apt-cache", "policy", *ENGINE_PACKAGES])
         except OSError as exc:
             raise FactError(f"apt-cache: {exc}") from exc
         if rc != 0:
             raise FactError(f"apt-cache policy failed (rc={rc}): {(err or out).strip()[:200] or 'no output'}")
-        found: dict[str, tuple[str, str]] = {}
-        name = None
+        found: dict[str, tuple[str, str, bool]] = {}
+        name = version = None
         fields: dict[str, str] = {}
         for line in out.splitlines():
-            if line and not line[0].isspace() and line.rstrip().endswith(":"):
-                name, fields = line.rstrip()[:-1], {}
-            elif name and line.strip().startswith(("Installed:", "Candidate:")):
-                key, _sep, value = line.strip().partition(":")
-                fields[key] = value.strip()
-                if len(fields) == 2:
-                    found[name] = (fields["Installed"], fields["Candidate"])
+            words = line.split()
+            indent = len(line) - len(line.lstrip())
+            if line and not indent and line.rstrip().endswith(":"):
+                name, version, fields = line.rstrip()[:-1], None, {}
+            elif name and words and words[0] in ("Installed:", "Candidate:"):
+                fields[words[0][:-1]] = " ".join(words[1:])
+            elif name and len(words) >= 2 and indent < 8:  # " *** VERSION PRIO" or "     VERSION PRIO"
+                version = words[-2]
+            elif name and len(words) >= 2 and version == fields.get("Candidate") and words[1] != "/var/lib/dpkg/status":
+                fields["source"] = words[1]  # an apt source offers the candidate
+            if name and "Installed" in fields and "Candidate" in fields:
+                found[name] = (fields["Installed"], fields["Candidate"], "source" in fields)
         return found
 
     def account_ids(self, user: str, group: str) -> tuple[int, int]:
@@ -502,24 +508,6 @@ class Facts:
         except OSError:
             return None
 
-    def config_files(self, main: str, *dropin_dirs: str) -> list[tuple[str, str]]:
-        """(path, text) of a configuration file and the *.conf files of its drop-in directories, in the order
-        the service reads them (main first, then each directory's files by name); files that cannot be read
-        are left out (a host without the service has none).
-        """
-        paths = [main] + [os.path.join(d, n) for d in dropin_dirs for n in self.host.listdir(d) if n.endswith(".conf")]
-        return self.readable(paths)
-
-    def readable(self, paths: list[str]) -> list[tuple[str, str]]:
-        """(path, text) of each of the paths that can be read, in order."""
-        out = []
-        for p in paths:
-            try:
-                out.append((p, self.host.read(p)))
-            except OSError:
-                continue
-        return out
-
     def sudo_env_files(self) -> list[tuple[str, str, str]]:
         """(env file, its text, the sudoers file naming it) for each `Defaults env_file=` sudo reads.
 
@@ -551,6 +539,24 @@ class Facts:
                     except ValueError:
                         continue
                     out.append((path, dict(w.split("=", 1) for w in words if "=" in w)))
+        return out
+
+    def config_files(self, main: str, *dropin_dirs: str) -> list[tuple[str, str]]:
+        """(path, text) of a configuration file and the *.conf files of its drop-in directories, in the order
+        the service reads them (main first, then each directory's files by name); files that cannot be read
+        are left out (a host without the service has none).
+        """
+        paths = [main] + [os.path.join(d, n) for d in dropin_dirs for n in self.host.listdir(d) if n.endswith(".conf")]
+        return self.readable(paths)
+
+    def readable(self, paths: list[str]) -> list[tuple[str, str]]:
+        """(path, text) of each of the paths that can be read, in order."""
+        out = []
+        for p in paths:
+            try:
+                out.append((p, self.host.read(p)))
+            except OSError:
+                continue
         return out
 
     def environment_files(self) -> list[tuple[str, str]]:

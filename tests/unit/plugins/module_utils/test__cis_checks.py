@@ -500,9 +500,16 @@ case("daemon down: still manual", "manual_host", STOCK, "manual", "unknown, kern
 case("engine version shown", "engine_version", STOCK, "manual", "Engine 20.10.24")
 
 
-def apt_policy(*blocks: tuple[str, str, str]) -> Change:
-    """`apt-cache policy` as apt prints it: a block per package apt knows (name, Installed, Candidate)."""
-    text = "".join(f"{n}:\n  Installed: {i}\n  Candidate: {c}\n  Version table:\n" for n, i, c in blocks)
+def apt_policy(*blocks: tuple[str, str, str], source: str = "http://deb.debian.org/debian bookworm/main") -> Change:
+    """`apt-cache policy` as apt prints it: a block per package apt knows (name, Installed, Candidate), the
+    candidate offered by source, the installed version known from dpkg's status."""
+    text = ""
+    for n, i, c in blocks:
+        text += f"{n}:\n  Installed: {i}\n  Candidate: {c}\n  Version table:\n"
+        if c != "(none)":
+            text += f" {'***' if c == i else '   '} {c} 500\n        500 {source} amd64 Packages\n"
+        if i != "(none)":
+            text += (f" *** {i} 100\n" if c != i else "") + "        100 /var/lib/dpkg/status\n"
 
     def change(data: Data) -> None:
         data["run"]["apt-cache policy docker.io docker-ce moby-engine"] = [0, text, ""]
@@ -518,8 +525,10 @@ case("a newer one is offered", "engine_version", STOCK, "fail", "upgrade docker.
      apt_policy(("docker.io", "20.10.24+dfsg1-1+deb12u1", DEB12)))  # fmt: skip
 case("newer than the sources (a backport)", "engine_version", STOCK, "pass", "installed",
      apt_policy(("docker.io", "1:26.1.5+dfsg1-9", DEB12)))  # fmt: skip
-case("no candidate any more", "engine_version", STOCK, "manual", "offer no candidate",
+case("no candidate any more", "engine_version", STOCK, "manual", "no apt source offers it",
      apt_policy(("docker.io", DEB12, "(none)")))  # fmt: skip
+case("no apt lists: only dpkg's status knows it", "engine_version", STOCK, "manual", "apt-get update",
+     apt_policy(("docker.io", DEB12, DEB12), source="/var/lib/dpkg/status"))  # fmt: skip
 case("engine not from apt", "engine_version", STOCK, "manual", "not installed from an apt package",
      apt_policy(("docker.io", "(none)", DEB12)))  # fmt: skip
 case("engine version on Debian 13", "engine_version", PLANTED, "manual", "Engine 26.1.5")
@@ -1080,15 +1089,6 @@ case(
     "/home/alice/.profile (1)",
     read("/home/alice/.profile", "export DOCKER_CONTENT_TRUST=1\n"),
 )
-
-case(
-    "image without HEALTHCHECK",
-    "image_healthcheck",
-    STOCK,
-    "fail",
-    "1 of 1 images without HEALTHCHECK: dg-busybox:1",
-    fails={"dg-busybox:1"},
-)
 case(
     "sudo env_file and systemd DefaultEnvironment named, with the Notary server",
     "content_trust",
@@ -1146,6 +1146,15 @@ case(
         read("/etc/sudoers.d/ct.disabled", "Defaults env_file=/etc/off.env\n"),
         read("/etc/off.env", "DOCKER_CONTENT_TRUST=0\n"),
     ),
+)
+
+case(
+    "image without HEALTHCHECK",
+    "image_healthcheck",
+    STOCK,
+    "fail",
+    "1 of 1 images without HEALTHCHECK: dg-busybox:1",
+    fails={"dg-busybox:1"},
 )
 case("no images", "image_healthcheck", ROOTLESS, "not_applicable", "no local images")
 
