@@ -261,7 +261,7 @@ def _hint(text: str, server: str) -> str:
             " (the key is not in trust_dir, or its passphrase is wrong: restore the key from its offline backup, or"
             " give the passphrase it was made with; nothing was published)"
         )
-    if "connection refused" in low or "no such host" in low or "timeout" in low or "unable to reach" in low:
+    if any(w in low for w in ("connection refused", "no such host", "timeout", "could not reach", "offline")):
         return f" (Notary at {server} cannot be reached: check notary_server and that the server runs)"
     if "certificate" in low and ("unknown authority" in low or "verify" in low):
         return f" (the TLS certificate of {server} is not trusted: set notary_ca to its CA)"

@@ -36,7 +36,8 @@ SVC = testinfra.get_host("docker://dg-content-trust-svc")
 
 def as_user(user: str, command: str, env: str = "") -> t.Any:
     """A login shell of USER on the Docker host: its environment comes from the role's files only."""
-    return HOST.run(f"su - {user} -c {shlex.quote(env + ' ' + command)}")
+    script = f"export {env}; {command}" if env else command
+    return HOST.run(f"su - {user} -c {shlex.quote(script)}")
 
 
 def push(user: str, tag: str, signed: bool = True, config: str = "") -> t.Any:
@@ -245,7 +246,7 @@ def test_delegation_key_rotation() -> None:
     old = {k["ID"] for s in trust()["Signers"] if s["Name"] == "alice" for k in s["Keys"]}
     as_user(
         "alice",
-        "cd ~ && docker trust key generate alice2",
+        "docker trust key generate alice2 --dir /home/alice",
         "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE=molecule-only-alice",
     )
     rotated = signer_module("alice", public_keys=[fetch_pub("alice2")])
@@ -328,13 +329,27 @@ def test_missing_key_names_the_image_and_step_and_changes_nothing(tmp_path: path
 
 
 def test_unreachable_notary_names_the_image_and_step() -> None:
+    """The notary client reads a repository it has seen from its cache when the server is gone (so the plan is
+    made); the publish then fails "client is offline", and the staged change is dropped.
+    """
+    before = notary("delegation", "list", REPO)
     result = signer_module(
         "carol", public_keys=[str(EPH / "signers" / "bob.pub")], notary_server=SERVER_URL.replace("4443", "4999")
     )
-    assert result.get("failed") is True, result
-    assert REPO in result["msg"] and "reading its signers" in result["msg"] and "cannot be reached" in result["msg"], (
-        result["msg"]
+    unchanged_after(result, before)
+    assert "publish" in result["msg"] and "cannot be reached" in result["msg"], result["msg"]
+
+
+def test_unknown_repository_on_an_unreachable_notary_is_named(tmp_path: pathlib.Path) -> None:
+    result = signer_module(
+        "carol",
+        repository="dg-content-trust-svc:5000/dg/other",
+        public_keys=[str(EPH / "signers" / "bob.pub")],
+        notary_server=SERVER_URL.replace("4443", "4999"),
+        trust_dir=str(tmp_path),
     )
+    assert result.get("failed") is True, result
+    assert "dg-content-trust-svc:5000/dg/other" in result["msg"] and "cannot be reached" in result["msg"], result
 
 
 def test_a_malformed_key_is_refused_before_anything_runs(tmp_path: pathlib.Path) -> None:
