@@ -63,12 +63,16 @@ class Request(t.NamedTuple):
 
 def parse_request(req: dict[str, t.Any]) -> Request:
     """The parts of an AuthZReq the rules read: user, method, clean path (no /vX.Y), query, JSON body."""
-    split = urllib.parse.urlsplit(str(req.get("RequestURI") or ""))
+    # dockerd's field is "RequestUri" (Go: RequestURI string `json:"RequestUri"`)
+    uri = str(req.get("RequestUri") or "")
+    split = urllib.parse.urlsplit(uri)
     path = posixpath.normpath("/" + urllib.parse.unquote(split.path).lstrip("/"))
     path = _VERSION.sub("", path)
     body, problem = None, None
     raw = req.get("RequestBody")
-    if raw in (None, ""):
+    if not uri.startswith("/"):
+        problem = f"the request names no endpoint the plugin can read ({uri[:80]!r})"
+    elif raw in (None, ""):
         problem = "the request carries no body (absent, chunked past the engine's limit, or over 1 MiB)"
     else:
         try:
@@ -121,6 +125,8 @@ class Judge:
 
     def decide(self, req: dict[str, t.Any]) -> Decision:
         r = parse_request(req)
+        if r.body_problem and r.body_problem.startswith("the request names no endpoint"):
+            return self._verdict(r, "unknown", [Finding(UNJUDGED, r.body_problem)], [])
         for method, pattern, judge, needs_body in self.routes():
             if r.method == method and pattern.fullmatch(r.path):
                 endpoint = f"{method} {pattern.pattern}"

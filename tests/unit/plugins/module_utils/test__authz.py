@@ -43,7 +43,7 @@ def judge(policy: dict[str, t.Any] | None = None, verify: t.Any = None) -> jg.Ju
 def req(
     path: str, body: t.Any = None, method: str = "POST", user: str = "", raw: str | None = None
 ) -> dict[str, t.Any]:
-    out: dict[str, t.Any] = {"User": user, "RequestMethod": method, "RequestURI": "/v1.41" + path}
+    out: dict[str, t.Any] = {"User": user, "RequestMethod": method, "RequestUri": "/v1.41" + path}
     if raw is not None:
         out["RequestBody"] = raw
     elif body is not None:
@@ -261,6 +261,13 @@ def test_unjudgeable_body_is_refused(raw: str | None) -> None:
     assert "cannot be judged" in d.msg
 
 
+@pytest.mark.parametrize("uri", [None, "", "containers/create", "http://x/containers/create"])
+def test_a_request_without_a_readable_endpoint_is_refused(uri: str | None) -> None:
+    request = {"RequestMethod": "GET", "RequestUri": uri}
+    d = judge().decide(request)
+    assert not d.allow and rules(d) == [jg.UNJUDGED]
+
+
 def test_non_object_body_is_refused() -> None:
     assert rules(judge().decide(req("/containers/create", [1, 2]))) == [jg.UNJUDGED]
 
@@ -271,7 +278,7 @@ def test_non_object_body_is_refused() -> None:
 )
 def test_paths_are_normalized(uri: str) -> None:
     request = create(Privileged=True)
-    request["RequestURI"] = uri
+    request["RequestUri"] = uri
     assert rules(judge().decide(request)) == ["privileged"]
 
 
