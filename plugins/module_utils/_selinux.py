@@ -128,6 +128,18 @@ class Host:
         _rc, out, _err = commands.run(self.module, argv, check=True, what="semodule --list-modules=full")
         return parse_modules(out)
 
+    def packaged_module(self, policy: str, name: str) -> str | None:
+        """The policy package's own build of a module that is not installed (Debian ships more than it installs)."""
+        for ext in ("pp", "pp.bz2"):
+            path = f"/usr/share/selinux/{policy}/{name}.{ext}"
+            if os.path.isfile(path):
+                return path
+        return None
+
+    def install_module(self, path: str) -> None:
+        argv = [self._bin("semodule", "policycoreutils"), "--install", path]
+        commands.run(self.module, argv, check=True, what=f"semodule --install {path}")
+
     def enable_module(self, name: str) -> None:
         argv = [self._bin("semodule", "policycoreutils"), "--enable", name]
         commands.run(self.module, argv, check=True, what=f"semodule --enable {name}")
@@ -172,16 +184,18 @@ class Manager:
             )
         labels = container_labels(self.host.contexts(st.policy), st.policy)
         modules = self.host.modules()
-        missing = [m for m in self.p["policy_modules"] if m not in modules]
+        to_install = {m: self.host.packaged_module(st.policy, m) for m in self.p["policy_modules"] if m not in modules}
+        missing = [m for m, path in to_install.items() if path is None]
         if missing:
             raise SELinuxError(
-                f"policy_modules: {', '.join(missing)} not in the installed policy {st.policy!r} (semodule -l); "
-                "install the policy package that ships them"
+                f"policy_modules: {', '.join(missing)} neither installed in the policy {st.policy!r} (semodule -l) "
+                f"nor shipped by it (/usr/share/selinux/{st.policy}/NAME.pp); install the policy package that has them"
             )
-        to_enable = [m for m in self.p["policy_modules"] if not modules[m]]
+        to_enable = [m for m in self.p["policy_modules"] if m in modules and not modules[m]]
         relabels = self.host.relabel(self.p["relabel"], dry=True)
         result: dict[str, t.Any] = {
-            "changed": bool(to_enable or relabels),
+            "changed": bool(to_install or to_enable or relabels),
+            "installed_modules": sorted(to_install),
             "mode": st.mode,
             "policy": st.policy,
             "labels": labels,
@@ -191,12 +205,15 @@ class Manager:
         }
         if self.check_mode or not result["changed"]:
             return result
+        for path in to_install.values():
+            self.host.install_module(t.cast(str, path))
         for name in to_enable:
             self.host.enable_module(name)
         if relabels:
             self.host.relabel(self.p["relabel"], dry=False)
         left = self.host.relabel(self.p["relabel"], dry=True)
-        still = [m for m, on in self.host.modules().items() if m in to_enable and not on]
+        now = self.host.modules()
+        still = [m for m in self.p["policy_modules"] if not now.get(m)]
         if left or still:
             raise SELinuxError(
                 f"after the change, {len(left)} files still carry the wrong label and modules {still} are still "

@@ -17,8 +17,9 @@ description:
     policy gives containers labels (C(process) and C(file) in C(contexts/lxc_contexts)). A host without them fails
     the task, naming what is missing, before anything is written; run it before setting C(selinux-enabled) with
     M(dockguard.hardening.daemon_config).
-  - Enables the policy modules Docker needs (V(container) in Debian's reference policy) when they are installed
-    but disabled.
+  - Installs the policy modules Docker needs (V(container) of the reference policy) from the policy package's own
+    build (C(/usr/share/selinux/POLICY/NAME.pp)) when the package ships but does not install them, and enables them
+    when they are disabled.
   - Relabels Docker's directories with C(restorecon -R) (a filesystem never labelled under the policy makes
     labelled mounts fail); check mode lists what C(restorecon -n) would relabel.
 extends_documentation_fragment:
@@ -27,7 +28,8 @@ extends_documentation_fragment:
 options:
   policy_modules:
     description:
-      - Policy modules that must be installed and enabled. A missing one fails the task; a disabled one is enabled.
+      - Policy modules that must be installed and enabled. One the policy package ships but did not install is
+        installed, a disabled one is enabled, one the package does not have fails the task.
     type: list
     elements: str
     default: [container]
@@ -80,6 +82,12 @@ labels:
   returned: always
   type: dict
   sample: {"process": "system_u:system_r:container_t:s0", "file": "system_u:object_r:container_file_t:s0"}
+installed_modules:
+  description: Policy modules installed by the task from the policy package's own build.
+  returned: always
+  type: list
+  elements: str
+  sample: ["container"]
 enabled_modules:
   description: Policy modules enabled by the task.
   returned: always
@@ -112,8 +120,12 @@ def run(module: AnsibleModule) -> dict:
     result = _selinux.Manager(module.params, _selinux.Host(module), module.check_mode).run()
     if module._diff:
         result["diff"] = {
-            "before": {"disabled_modules": result["enabled_modules"], "mislabelled": result["relabelled_count"]},
-            "after": {"disabled_modules": [], "mislabelled": 0},
+            "before": {
+                "missing_modules": result["installed_modules"],
+                "disabled_modules": result["enabled_modules"],
+                "mislabelled": result["relabelled_count"],
+            },
+            "after": {"missing_modules": [], "disabled_modules": [], "mislabelled": 0},
         }
     return result
 
