@@ -7,6 +7,7 @@ Commands are batched: one round trip runs a list of docker commands on the host 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -75,8 +76,10 @@ def batch(host: t.Any, commands: list[str], user: str = "root") -> list[dict[str
         "print(json.dumps(out))\n"
     )
     prefix = "" if user == "root" else f"runuser -u {user} -- env HOME=/home/{user} "
-    payload = json.dumps(commands).replace("'", "'\\''")
-    res = host.run(f"printf '%s' '{payload}' | {prefix}python3 -c {json.dumps(script)}")
+    code = base64.b64encode(script.encode()).decode()
+    payload = base64.b64encode(json.dumps(commands).encode()).decode()
+    runner = f"import base64; exec(base64.b64decode('{code}'))"
+    res = host.run(f'echo {payload} | base64 -d | {prefix}python3 -c "{runner}"')
     assert res.rc == 0, res.stderr
     return t.cast("list[dict[str, t.Any]]", json.loads(res.stdout))
 
@@ -219,7 +222,7 @@ def test_broken_policy_is_refused_by_the_role_and_the_old_one_stays(host: t.Any)
         text=True,
         check=False,
     )
-    out = " ".join(run.stdout.split())  # the yaml result format wraps long messages
+    out = " ".join((run.stdout + run.stderr).split())  # failures go to stderr; the yaml format wraps them
     assert run.returncode != 0
     assert "rules.privileged.action: 'maybe' is not one of deny, warn, off" in out, run.stdout[-2000:]
     assert "Validate the policy" in out and "The plugin's own system user" not in out
