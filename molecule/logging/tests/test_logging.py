@@ -36,7 +36,8 @@ SENDER = "dg-logging-sender"
 COLLECTOR = "dg-logging-collector"
 REMOTE = "/var/log/remote"
 FORWARD_CONF = "/etc/rsyslog.d/60-dockguard-forward.conf"
-TIMINGS = EPHEMERAL / "logging-timings.json"
+# measurements kept past the scenario's destroy: this checkout's state directory (scripts/bootstrap.sh)
+TIMINGS = pathlib.Path(os.environ.get("DG_WORK") or EPHEMERAL) / "logging-timings.json"
 
 # A TLS client with a given certificate (or none) that sends one syslog line
 # and reports how the collector answered. Runs on the sender (stdlib only).
