@@ -140,8 +140,8 @@ class Host:
         self.parser = parser
 
     def kernel(self) -> Kernel:
-        flag = _read_sys(ENABLED_PARAM)
-        lsm = (_read_sys(LSM_LIST) or "").strip()
+        flag = read_sys(ENABLED_PARAM)
+        lsm = (read_sys(LSM_LIST) or "").strip()
         if flag is None:
             return Kernel(False, f"this kernel has no AppArmor ({ENABLED_PARAM} missing; active LSMs: {lsm or '?'})")
         if flag.strip() != "Y":
@@ -153,7 +153,7 @@ class Host:
         return Kernel(True, "")
 
     def loaded(self) -> dict[str, Loaded]:
-        modes = parse_profiles_list(_read_sys(PROFILES_LIST) or "")
+        modes = parse_profiles_list(read_sys(PROFILES_LIST) or "")
         hashes = self._raw_hashes(set(modes))
         return {n: Loaded(m, hashes.get(n)) for n, m in modes.items()}
 
@@ -165,8 +165,8 @@ class Host:
             return out
         for entry in entries:
             base = os.path.join(POLICY_PROFILES, entry)
-            name = (_read_sys(os.path.join(base, "name")) or "").strip()
-            digest = (_read_sys(os.path.join(base, "raw_sha1")) or "").strip()
+            name = (read_sys(os.path.join(base, "name")) or "").strip()
+            digest = (read_sys(os.path.join(base, "raw_sha1")) or "").strip()
             if name in names and digest:
                 out[name] = digest
         return out
@@ -224,7 +224,8 @@ class Host:
         return self.parser
 
 
-def _read_sys(path: str) -> str | None:
+def read_sys(path: str) -> str | None:
+    """A kernel interface file (sysfs, securityfs), or None when it cannot be read."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.read()

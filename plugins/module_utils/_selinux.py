@@ -19,6 +19,7 @@ import os
 import re
 import typing as t
 
+from ansible_collections.dockguard.hardening.plugins.module_utils._apparmor import read_sys
 from ansible_collections.dockguard.hardening.plugins.module_utils._common import commands, files
 from ansible_collections.dockguard.hardening.plugins.module_utils._common.errors import DockguardError
 
@@ -108,8 +109,8 @@ class Host:
         self.module = module
 
     def status(self) -> Status:
-        enforce = _read(os.path.join(SELINUXFS, "enforce"))
-        lsm = (_read(LSM_LIST) or "").strip()
+        enforce = read_sys(os.path.join(SELINUXFS, "enforce"))
+        lsm = (read_sys(LSM_LIST) or "").strip()
         config = parse_config(files.read_text(CONFIG, missing_ok=True) or "")
         return status_from(enforce, lsm, config)
 
@@ -151,14 +152,6 @@ class Host:
         argv = [self._bin("restorecon", "policycoreutils"), "-R", "-v", *(["-n"] if dry else []), *existing]
         _rc, out, _err = commands.run(self.module, argv, check=True, what="restorecon")
         return parse_relabels(out)
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return None
 
 
 class Manager:
