@@ -446,7 +446,9 @@ class _Verifier:
         try:
             return self.registry.get(f"/v2/{self.image.path}{path}", accept, limit, self.scope)
         except RegistryError as exc:
-            raise self.fail(step, f"registry {self.image.host}: {exc}") from None
+            text = str(exc)
+            where = "registry" if text.startswith(self.image.host) else f"registry {self.image.host}:"
+            raise self.fail(step, f"{where} {text}") from None
 
     def resolve(self) -> tuple[str, str, dict[str, t.Any]]:
         """The digest of what the tag (or digest) names, its media type and the manifest."""
@@ -456,7 +458,10 @@ class _Verifier:
         if resp.status == 404:
             raise self.fail("resolve", f"registry {self.image.host} has no manifest {target} in {self.image.path}")
         if resp.status != 200:
-            raise self.fail("resolve", f"registry {self.image.host} answered {resp.status} for manifest {target}")
+            hint = (
+                " (a TLS registry answers plain HTTP so: drop insecure_http)" if self.registry.scheme == "http" else ""
+            )
+            raise self.fail("resolve", f"registry {self.image.host} answered {resp.status} for manifest {target}{hint}")
         digest = "sha256:" + hashlib.sha256(resp.body).hexdigest()
         if self.image.digest and digest != self.image.digest:
             raise self.fail("resolve", f"the registry served a manifest whose digest is {digest}, not the one asked")

@@ -43,6 +43,7 @@ options:
       - PEM public keys (the content of C(cosign.pub)); the image verifies when any one of them verified it.
       - ECDSA P-256 (what C(cosign generate-key-pair) makes), RSA of 2048 bits or more, and Ed25519 keys.
       - At least one of O(public_keys) or O(public_key_files) is required.
+      - Not echoed in the task's result (C(no_log)), so that a private key given here by mistake is not shown.
     type: list
     elements: str
     default: []
@@ -222,8 +223,9 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "image": {"type": "str", "required": True},
-            "public_keys": {"type": "list", "elements": "str", "default": []},
-            "public_key_files": {"type": "list", "elements": "path", "default": []},
+            # no_log: a private key pasted here by mistake must not be echoed back (invocation, -v)
+            "public_keys": {"type": "list", "elements": "str", "default": [], "no_log": True},
+            "public_key_files": {"type": "list", "elements": "path", "default": [], "no_log": False},
             "ca_file": {"type": "path"},
             "insecure_http": {"type": "bool", "default": False},
             "username": {"type": "str"},
