@@ -40,14 +40,14 @@ def load(path: pathlib.Path) -> dict[str, t.Any]:
 
 
 def distros(table: str = "DISTROS") -> set[str]:
-    """The distros tools/testhost.py can build, read from its DISTROS (containers) or VM_DISTROS table."""
+    """The distros the test-host code can build, read from its DISTROS (containers) or VM_DISTROS table."""
     import ast
 
-    tree = ast.parse((ROOT / "tools" / "testhost.py").read_text())
+    tree = ast.parse((ROOT / "plugins" / "plugin_utils" / "_testhost.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == table:
             return set(ast.literal_eval(node.value))  # type: ignore[arg-type]
-    raise AssertionError(f"no {table} in tools/testhost.py")
+    raise AssertionError(f"no {table} in plugins/plugin_utils/_testhost.py")
 
 
 def test_the_base_holds_what_every_scenario_shares() -> None:

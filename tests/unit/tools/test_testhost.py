@@ -1,39 +1,35 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The pure parts of tools/testhost.py's VM test hosts: QEMU's argv, the kernel command line, the recipe hash.
+"""The pure parts of the test-host code's VM test hosts: QEMU's argv, the kernel command line, the recipe hash.
 
-Booting a VM is proven by molecule/vmhost; these pin what must never drift:
-TCG only (KVM hangs on these machines), SSH bound to loopback, the per-host
-key passed on the command line (never in the image), a new image for a new recipe.
+The code is the collection's plugins/plugin_utils/_testhost.py (run by the shipped
+playbooks/molecule_create.yml and molecule_destroy.yml); tools/testhost.py is only
+its command line. Booting a VM is proven by molecule/vmhost; these pin what must
+never drift: TCG only (KVM hangs on these machines), SSH bound to loopback, the
+per-host key passed on the command line (never in the image), a new image for a
+new recipe, and one copy of the code.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
-import importlib.util
 import pathlib
+import subprocess
 import sys
-import types
+import typing as t
 
 import pytest
 
+from ansible_collections.dockguard.hardening.plugins.plugin_utils import _testhost as testhost
+
 ROOT = pathlib.Path(__file__).resolve().parents[3]
-
-
-def load() -> types.ModuleType:
-    spec = importlib.util.spec_from_file_location("dg_testhost", ROOT / "tools" / "testhost.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["dg_testhost"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-testhost = load()
+CLI = ROOT / "tools" / "testhost.py"
+COMMANDS = ("engine", "image", "create", "destroy", "info", "ssh", "load-image")
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcTgMfGG0u1e6bKf0Jc2m7uQK7Xv0s6m3y0b0mN7x9T dockguard-dg-x\n"
 
 
-def argv(**kw: object) -> list[str]:
-    args: dict[str, object] = {
+def argv(**kw: t.Any) -> list[str]:
+    args: dict[str, t.Any] = {
         "name": "dg-x",
         "image_dir": "/cache/vm/debian12-vm-abc",
         "state_dir": "/cache/vm-hosts/dg-x",
@@ -122,8 +118,6 @@ def test_the_setup_unit_reads_the_key_the_cmdline_carries(tmp_path: pathlib.Path
         .replace("/etc/ssh", str(tmp_path / "etc"))
     )
     (tmp_path / "etc").mkdir()
-    import subprocess
-
     subprocess.run(["sh", "-c", script], check=True)
     keys = tmp_path / "ssh" / "authorized_keys"
     assert keys.read_text() == KEY.strip()
@@ -169,3 +163,48 @@ def test_vm_names_are_hostnames(bad: str) -> None:
 
 def test_vm_name_of_a_scenario_is_accepted() -> None:
     assert testhost.VM_NAME_RE.match("dg-vmhost-aa")
+
+
+def test_the_command_line_is_the_collections_code() -> None:
+    """tools/testhost.py defines nothing of its own: no recipe, no flags, no commands; it runs _testhost.main."""
+    tree = ast.parse(CLI.read_text())
+    assigned = {t.id for n in tree.body if isinstance(n, ast.Assign | ast.AnnAssign) for t in _targets(n)}
+    assert assigned == {"CODE"}, assigned
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    assert functions == {"load"}, functions
+    assert "plugins/plugin_utils/_testhost.py" in CLI.read_text().replace('" / "', "/")
+
+
+def _targets(node: ast.Assign | ast.AnnAssign) -> list[ast.Name]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return [t for t in targets if isinstance(t, ast.Name)]
+
+
+def test_the_command_line_keeps_every_command_and_flag() -> None:
+    out = subprocess.run([sys.executable, str(CLI), "--help"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("usage: tools/testhost.py ")
+    assert "{" + ",".join(COMMANDS) + "}" in out
+    create = subprocess.run(
+        [sys.executable, str(CLI), "create", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for flag in ("--network", "--lsm", "--memory", "--boot-timeout"):
+        assert flag in create, create
+    assert "debian12-vm" in create and "debian13" in create
+
+
+def test_the_command_line_runs_the_code_it_names(tmp_path: pathlib.Path) -> None:
+    """`info` of a VM that is not there fails with the collection code's own message and cache path."""
+    env = {"PATH": "/usr/bin:/bin", "DG_CACHE": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, str(CLI), "info", "dg-nothere"], capture_output=True, text=True, check=False, env=env
+    )
+    assert proc.returncode == 1
+    assert f"no {tmp_path}/vm-hosts/dg-nothere/host.json" in proc.stderr, proc.stderr
+
+
+def test_the_shipped_code_needs_only_the_standard_library() -> None:
+    """The playbooks run it with the controller's Python as a plain file: no ansible, no collection imports."""
+    tree = ast.parse((ROOT / "plugins" / "plugin_utils" / "_testhost.py").read_text())
+    modules = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    modules |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert modules <= set(sys.stdlib_module_names) | {"__future__"}, modules - set(sys.stdlib_module_names)
