@@ -131,10 +131,10 @@ def main() -> int:
         inv1, invn = work / "one.json", work / "fleet.json"
         inventory(inv1, single)
         inventory(invn, fleet)
-        one_h, _ = play("playbooks/harden.yml", inv1, work, 1, harden)
-        one_a, _ = play("playbooks/audit.yml", inv1, work, 1, audit)
+        one_h, _unused = play("playbooks/harden.yml", inv1, work, 1, harden)
+        one_a, _unused = play("playbooks/audit.yml", inv1, work, 1, audit)
         n_h, data_h = play("playbooks/harden.yml", invn, work, args.hosts, harden)
-        n_a, _ = play("playbooks/audit.yml", invn, work, args.hosts, audit)
+        n_a, _unused = play("playbooks/audit.yml", invn, work, args.hosts, audit)
         again, data_again = play("playbooks/harden.yml", invn, work, args.hosts, harden)
         tasks = executed(data_again)
         noop = work / "noop.yml"
@@ -145,7 +145,7 @@ def main() -> int:
                 for i in range(tasks)
             )
         )
-        noop_s, _ = play(str(noop), invn, work, args.hosts, [])
+        noop_s, _unused = play(str(noop), invn, work, args.hosts, [])
         roles, modules = where(data_h)
         lines += [
             f"| what | 1 host s | {args.hosts} hosts s | ratio |",

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Verification time per image: _sigverify.verify_image against a real registry.
 
@@ -26,7 +25,7 @@ import typing as t
 
 def measure(verify: t.Callable[..., t.Any], ref: str, keys: list[bytes], rounds: int, **kw: t.Any) -> dict[str, t.Any]:
     times, outcome = [], ""
-    for _ in range(rounds):
+    for _round in range(rounds):
         start = time.perf_counter()
         try:
             verified = verify(ref, keys, **kw)

@@ -118,9 +118,9 @@ def _legacy_target(action: str) -> tuple[str, str, str]:
     rest = action.lstrip("@").split(";", 1)[0].strip()
     rest = re.sub(r"^\([^)]*\)", "", rest)
     if rest.startswith("["):  # [ipv6]:port
-        host, _, port = rest[1:].partition("]")
+        host, _unused, port = rest[1:].partition("]")
         return protocol, host, port.lstrip(":")
-    host, _, port = rest.partition(":")
+    host, _unused, port = rest.partition(":")
     return protocol, host, port
 
 
@@ -214,7 +214,7 @@ def ini_value(files: list[Text], section: str, key: str) -> tuple[str, str] | No
             if line.startswith("[") and line.endswith("]"):
                 current = line[1:-1].strip()
             elif current == section and "=" in line:
-                name, _, value = line.partition("=")
+                name, _unused, value = line.partition("=")
                 if name.strip() == key:
                     found = (value.strip(), path)
     return found

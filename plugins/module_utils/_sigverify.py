@@ -288,7 +288,7 @@ class Response(t.NamedTuple):
 
 def _challenge(header: str) -> tuple[str, dict[str, str]]:
     """WWW-Authenticate: scheme and parameters."""
-    scheme, _, rest = header.strip().partition(" ")
+    scheme, _unused, rest = header.strip().partition(" ")
     params = dict(re.findall(r'(\w+)="([^"]*)"', rest))
     return scheme.lower(), params
 
@@ -388,7 +388,7 @@ class Registry:
         """GET path on the registry, answering one auth challenge and following a few redirects."""
         url = f"{self.scheme}://{self.host}{path}"
         challenged = False
-        for _ in range(MAX_REDIRECTS + 2):
+        for _round in range(MAX_REDIRECTS + 2):
             headers = {"Accept": accept, "User-Agent": "dockguard-sigverify"}
             same_host = urllib.parse.urlsplit(url).netloc == self.host
             if self.authorization and same_host:
@@ -484,7 +484,7 @@ class _Verifier:
         if resp.status != 200:
             raise self.fail("fetch-signature", f"registry answered {resp.status} for signature tag {tag}")
         try:
-            doc, _ = _manifest(resp)
+            doc, _unused = _manifest(resp)
         except ValueError as exc:
             raise self.fail("fetch-signature", f"signature tag {tag}: {exc}") from None
         return candidates(doc, FORMAT_TAG)
@@ -498,7 +498,7 @@ class _Verifier:
         if resp.status != 200:
             return [], []
         try:
-            index, _ = _manifest(resp)
+            index, _unused = _manifest(resp)
         except ValueError:
             return [], []
         found: list[Candidate] = []
@@ -517,7 +517,7 @@ class _Verifier:
         if resp.status != 200 or "sha256:" + hashlib.sha256(resp.body).hexdigest() != ref_digest:
             return []
         try:
-            doc, _ = _manifest(resp)
+            doc, _unused = _manifest(resp)
         except ValueError:
             return []
         if (doc.get("subject") or {}).get("digest") != subject:

@@ -126,7 +126,7 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
         "changed": before != after,
     }
     if result["expired_exceptions"]:
-        result["warnings"] = [f"policy exceptions {result['expired_exceptions']} have expired and no longer apply"]
+        module.warn(f"policy exceptions {result['expired_exceptions']} have expired and no longer apply")
     if module._diff:
         result["diff"] = {"before": before or "", "after": after, "before_header": path, "after_header": path}
     if result["changed"] and not module.check_mode:

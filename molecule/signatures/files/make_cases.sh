@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # On dg-signatures-reg, after prepare.yml unpacked reg.tar: start the registry
 # with TLS, make cosign keys, build one image per case in $REG/app (and a copy
@@ -7,6 +7,8 @@
 # environment. Progress and errors go to $LOG; the last line of stdout is the
 # public keys as JSON, for the other host.
 set -euo pipefail
+# installed without a shebang line (ansible-test sanity allows none in a non-module file it cannot run)
+registry_tool() { python3 /usr/local/bin/dg-registry-tool "$@"; }
 LOG=/var/log/dg-make-cases.log
 exec 3>&1 >"$LOG" 2>&1
 set -x
@@ -43,17 +45,17 @@ sign() { # sign KEY TAG [cosign options]
 for tag in signed unsigned otherkey tampered moved copied referrer bundle ed; do image "$tag"; done
 sign a signed
 sign b otherkey
-sign a tampered && dg-registry-tool tamper app tampered
+sign a tampered && registry_tool tamper app tampered
 sign a moved && image moved                                   # the tag now names a new, unsigned digest
 docker tag "$REG/app:copied" "$REG/app:copied-before" && docker push -q "$REG/app:copied-before"
-sign a copied && image copied && dg-registry-tool copy-sig app copied-before copied
+sign a copied && image copied && registry_tool copy-sig app copied-before copied
 COSIGN_EXPERIMENTAL=1 sign a referrer --registry-referrers-mode=oci-1-1
 echo '{"built-by": "molecule"}' > /tmp/predicate.json
 cosign attest --key a.key --tlog-upload=false --yes --new-bundle-format --type custom \
   --predicate /tmp/predicate.json "$REG/app:bundle"
 sign ed ed
-dg-registry-tool index app index signed unsigned
-dg-registry-tool index app index-signed signed otherkey && sign a index-signed
+registry_tool index app index signed unsigned
+registry_tool index app index-signed signed otherkey && sign a index-signed
 # the signed image and its signature, copied to another repository as they are
 sigtag=$(skopeo inspect --format '{{.Digest}}' "docker://$REG/app:signed" | tr : -).sig
 skopeo copy -q --preserve-digests "docker://$REG/app:signed" "docker://$REG/other:signed"

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What an attacker with push rights does to a registry, for the signatures scenario.
 

@@ -75,10 +75,10 @@ def _content_trust(f: Facts, arg: str) -> Verdict:
     on = [(p, v, c) for p, v, c in found if v and v not in FALSE_WORDS]
     off = [f"DOCKER_CONTENT_TRUST={v!r} in {p}" for p, v, c in found if not v or v in FALSE_WORDS]
     if on and not off:
-        evidence = [f"DOCKER_CONTENT_TRUST on in {', '.join(f'{p} ({v})' for p, v, _ in on)}"]
+        evidence = [f"DOCKER_CONTENT_TRUST on in {', '.join(f'{p} ({v})' for p, v, _unused in on)}"]
         if servers:
             evidence.append(f"Notary server: {', '.join(sorted(servers))}")
-        missing = [c for c in ("login shells", "PAM", "sudo", "systemd") if c not in {c for _, _, c in on}]
+        missing = [c for c in ("login shells", "PAM", "sudo", "systemd") if c not in {c for _unused, _unused2, c in on}]
         if missing and not f.target.rootless:
             evidence.append(f"not set for: {', '.join(missing)}")
         return Verdict("pass", evidence)

@@ -29,7 +29,7 @@ def matches(rules: list[tuple[int, int]], value: int) -> bool:
 def test_family_rules_allow_exactly_the_other_values(denied: list[int]) -> None:
     rules = profile.family_rules(denied)
     rng = random.Random(0)
-    samples = list(range(4096)) + [rng.getrandbits(32) for _ in range(20000)] + denied
+    samples = list(range(4096)) + [rng.getrandbits(32) for _round in range(20000)] + denied
     for low in samples:
         for high in (0, 1, 0xFFFFFFFF):  # the kernel reads an int: the upper half of the register is ignored
             value = high << 32 | low

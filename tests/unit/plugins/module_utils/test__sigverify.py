@@ -241,7 +241,7 @@ def serve(answer: t.Callable[[socket.socket], None]) -> tuple[str, threading.Eve
     done = threading.Event()
 
     def run() -> None:
-        conn, _ = listener.accept()
+        conn, _unused = listener.accept()
         try:
             conn.recv(65536)
             answer(conn)
@@ -262,7 +262,7 @@ def test_a_registry_that_trickles_is_cut_at_the_deadline() -> None:
             conn.sendall(bytes([byte]))
             time.sleep(0.05)
 
-    where, _ = serve(trickle)
+    where, _unused = serve(trickle)
     start = time.monotonic()
     with pytest.raises(sv.VerificationError) as err:
         sv.verify_image(f"{where}/app:v1", [CAPTURE["keys"]["cosign"].encode()], insecure_http=True, timeout=1.0)
@@ -275,7 +275,7 @@ def test_an_oversized_manifest_is_refused_unread() -> None:
     def flood(conn: socket.socket) -> None:
         conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {sv.MAX_MANIFEST + 1}\r\n\r\n".encode() + b"{" * 1024)
 
-    where, _ = serve(flood)
+    where, _unused = serve(flood)
     with pytest.raises(sv.VerificationError, match="announced 4194305 bytes, more than the 4194304 read here") as err:
         sv.verify_image(f"{where}/app:v1", [CAPTURE["keys"]["cosign"].encode()], insecure_http=True, timeout=5)
     assert err.value.step == "resolve"
@@ -285,7 +285,7 @@ def test_https_is_the_default() -> None:
     def plain(conn: socket.socket) -> None:
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
 
-    where, _ = serve(plain)
+    where, _unused = serve(plain)
     with pytest.raises(sv.VerificationError) as err:
         sv.verify_image(f"{where}/app:v1", [CAPTURE["keys"]["cosign"].encode()], timeout=5)
     assert err.value.step == "resolve" and "does not answer" in err.value.reason

@@ -13,6 +13,14 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.dockguard.hardening.plugins.modules import authz_policy as mod
 
 
+@pytest.fixture(autouse=True)
+def module_side(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another test may have imported controller code, which sends module.warn() to the display.
+    from ansible.module_utils import _internal
+
+    monkeypatch.setattr(_internal, "is_controller", False)
+
+
 def run(capsys: pytest.CaptureFixture[str], args: dict[str, t.Any], check: bool = False) -> dict[str, t.Any]:
     with (
         patch_module_args({**args, "_ansible_check_mode": check, "_ansible_diff": True}),
