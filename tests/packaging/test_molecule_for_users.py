@@ -125,7 +125,8 @@ def test_molecule_test_of_a_users_role_from_the_installed_tarball(
         "HOME": os.environ.get("HOME", "/root"),
     }
     # Only the installed copy of the collection is on the collections path, not the checkout.
-    listed = json.loads(sh(["ansible-galaxy", "collection", "list", "dockguard.hardening", "--format", "json"], env=env))
+    argv = ["ansible-galaxy", "collection", "list", "dockguard.hardening", "--format", "json"]
+    listed = json.loads(sh(argv, env=env))
     assert list(listed) == [str(built["installed"].parent.parent)], listed
     assert not any(str(ROOT) in p.read_text() for p in project.rglob("*") if p.is_file())
 
