@@ -41,17 +41,19 @@ PY
     host="${DOCKGUARD_LOCAL_HOST:-dockguard-local}"
     python3 tools/testhost.py create "$host" "${DOCKGUARD_LOCAL_DISTRO:-debian12}"
     # Test hosts have no CAP_SYS_RESOURCE: their hard open-files limit is the
-    # machine's, which the default ulimit (64000) may exceed; daemon_config
-    # refuses that, so the local host gets what it can grant.
+    # machine's, which the confinement role's default (16384) may exceed;
+    # daemon_config refuses that, so the local host gets what it can grant.
     nofile=$(docker exec "$host" sh -c 'ulimit -Hn')
-    [ "$nofile" = unlimited ] || [ "$nofile" -ge 64000 ] && nofile=64000
+    [ "$nofile" = unlimited ] || [ "$nofile" -ge 16384 ] && nofile=16384
+    soft=$(( nofile < 1024 ? nofile : 1024 ))
     cat > "$inv" <<YAML
 all:
   hosts:
     $host:
       ansible_connection: community.docker.docker
-      daemon_default_ulimits:
-        nofile: {Name: nofile, Hard: $nofile, Soft: $nofile}
+      confinement_default_ulimits:
+        nofile: {Name: nofile, Hard: $nofile, Soft: $soft}
+        nproc: {Name: nproc, Hard: 8192, Soft: 8192}
 YAML
   fi
   args=(-i "$inv")
