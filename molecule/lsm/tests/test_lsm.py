@@ -166,7 +166,7 @@ def test_the_reload_unit_puts_ours_back_after_dockerd_replaced_it(apparmor_host:
 def test_container_start_time_with_and_without_the_profile(apparmor_host: t.Any) -> None:
     def median(opts: str) -> float:
         times = []
-        for _ in range(5):
+        for _run in range(5):
             start = time.monotonic()
             apparmor_host.check_output(f"docker run --rm {opts} dg-lsmprobe attr")
             times.append(time.monotonic() - start)
