@@ -212,6 +212,14 @@ class Host:
         if rc != 0:
             raise AppArmorError(f"apparmor_parser --remove {path} failed (rc={rc}): {commands.first_line(out, err)}")
 
+    def parser_found(self) -> bool:
+        """apparmor_parser is on the host (check mode asks before an earlier task has installed it)."""
+        try:
+            self._parser()
+        except AppArmorError:
+            return False
+        return True
+
     def _parser(self) -> str:
         if self.parser is None:
             found = self.module.get_bin_path("apparmor_parser", opt_dirs=["/sbin", "/usr/sbin"])
@@ -268,6 +276,8 @@ class Manager:
         if not after.endswith("\n"):
             after += "\n"
         before = files.read_text(path, missing_ok=True)
+        if self.check_mode and not self.host.parser_found():
+            return self.predict_without_parser(path, before, after, load)
         compiled = self.host.compile(after, path)
         loaded = self.host.loaded() if load else None
         reasons = plan(self.p["name"], self.p["mode"], before, after, compiled, loaded)
@@ -294,6 +304,45 @@ class Manager:
             result["loaded"] = bool(reasons) and not self.check_mode
             if not self.check_mode:
                 result["verified"] = self.verify(compiled)
+        return result
+
+    def predict_without_parser(self, path: str, before: str | None, after: str, load: bool) -> dict[str, t.Any]:
+        """Check mode before the apparmor package is installed (by an earlier task of the same run, say).
+
+        Without the parser the text cannot be compiled: what the converge would do is predicted from the
+        file's text and the kernel's profile list by name and mode (not by policy hash), and the warning
+        says that the parser's check of the text is still to come.
+        """
+        name, mode = self.p["name"], self.p["mode"]
+        reasons = []
+        if before != after:
+            reasons.append("file" if before is None else "file differs")
+        if load:
+            have = self.host.loaded().get(name)
+            if have is None:
+                reasons.append(f"{name} not loaded")
+            elif have.mode != mode:
+                reasons.append(f"{name} loaded in {have.mode} mode")
+        result: dict[str, t.Any] = {
+            "changed": bool(reasons),
+            "path": path,
+            "profiles": [name],
+            "reasons": reasons,
+            "loaded": False,
+            "policy_sha1": None,
+            "warnings": [
+                "check mode: apparmor_parser is not installed yet, so the profile text was not compiled; the "
+                "prediction compares the file's text and the loaded profile's name and mode only. The real run "
+                "refuses a text the parser rejects before anything is written."
+            ],
+        }
+        if self.diff:
+            result["diff"] = {
+                "before": before or "",
+                "after": after,
+                "before_header": path if before is not None else f"{path} (absent)",
+                "after_header": path,
+            }
         return result
 
     def write_and_load(self, path: str, before: str | None, after: str, load: bool, reasons: list[str]) -> str | None:

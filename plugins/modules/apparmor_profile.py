@@ -24,6 +24,8 @@ description:
     generating its own C(docker-default), say) is reported as a change and replaced.
   - On a kernel without AppArmor the task fails before writing anything, unless O(load=false), which only writes
     the checked file (for a later boot with AppArmor).
+  - In check mode on a host without C(apparmor_parser) yet (an earlier task of the same run installs it), the text
+    cannot be compiled: the task predicts from the file's text and the loaded profile's name and mode, and warns.
 extends_documentation_fragment:
   - dockguard.hardening.attributes
   - dockguard.hardening.attributes.full
@@ -107,7 +109,7 @@ path:
   type: str
   sample: /etc/apparmor.d/docker-default
 profiles:
-  description: The profiles the text declares, as the parser reads it.
+  description: The profiles the text declares, as the parser reads it (only O(name) when check mode had no parser).
   returned: when O(state=present)
   type: list
   elements: str
@@ -119,7 +121,9 @@ reasons:
   elements: str
   sample: ["file differs", "docker-default loaded from another policy (sha1 5d2c0f9e1a3b)"]
 policy_sha1:
-  description: SHA-1 of the binary policy the parser makes from the text (compare C(raw_sha1) in the kernel).
+  description:
+    - SHA-1 of the binary policy the parser makes from the text (compare C(raw_sha1) in the kernel).
+    - V(null) in check mode when C(apparmor_parser) is not installed yet.
   returned: when O(state=present)
   type: str
   sample: 9cf622d3d71f7c3208b3c03735daf395864d711e

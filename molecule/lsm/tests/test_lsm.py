@@ -192,8 +192,28 @@ def test_loading_is_refused_on_a_kernel_without_apparmor(bare_host: t.Any) -> No
     assert not bare_host.file(path).exists
 
 
+def test_check_mode_before_the_parser_is_installed_predicts_and_writes_nothing(bare_host: t.Any) -> None:
+    """The role's check mode on a host whose apparmor package comes with the same run: no parser to compile
+    with, yet a prediction (from the file's text) instead of a failure; the real run still needs the parser."""
+    assert not bare_host.file("/usr/sbin/apparmor_parser").exists, "the container host has no apparmor package"
+    path = "/etc/apparmor.d/dg-lsm-predicted"
+    args = {"name": "x", "path": path, "content": "profile x {\n}\n", "load": False}
+    predicted = t.cast(
+        "dict[str, t.Any]",
+        bare_host.backend.run_ansible("dockguard.hardening.apparmor_profile", json.dumps(args), check=True),
+    )
+    assert not predicted.get("failed"), predicted
+    assert predicted["changed"] is True and predicted["reasons"] == ["file"], predicted
+    assert predicted["policy_sha1"] is None and predicted["profiles"] == ["x"], predicted
+    assert not bare_host.file(path).exists
+    real = module(bare_host, "apparmor_profile", args)
+    assert "apparmor_parser was not found" in real["msg"], real
+    assert not bare_host.file(path).exists
+
+
 def test_selinux_is_refused_on_a_kernel_without_it(bare_host: t.Any) -> None:
-    result = module(bare_host, "selinux_docker", {})
+    # an empty {} would reach the module as a raw parameter ("does not support raw params"): give the default
+    result = module(bare_host, "selinux_docker", {"require_enforcing": False})
     assert result["msg"].startswith(
         "SELinux cannot label containers on this host: /sys/fs/selinux is missing: the kernel does not run SELinux"
     ), result
