@@ -107,6 +107,17 @@ def _has_watch(rules: str, path: str) -> str | None:
     return None
 
 
+def _recursive_watch(rules: str, directory: str) -> str | None:
+    """A rule that watches DIRECTORY and everything under it: `-w DIRECTORY` or `dir=DIRECTORY` (not `path=`)."""
+    for line in rules.splitlines():
+        words = [_slashless(w) for w in line.split("#", 1)[0].split()]
+        if "-w" in words and words.index("-w") + 1 < len(words) and words[words.index("-w") + 1] == directory:
+            return line.strip()
+        if f"dir={directory}" in words:
+            return line.strip()
+    return None
+
+
 # A control argument syscall:PATH asks for a syscall rule on PATH (-F path=, the directory itself, not a
 # recursive watch), as the benchmark does for /run/containerd; a watch on PATH satisfies the check as well.
 SYSCALL = "syscall:"
@@ -149,7 +160,8 @@ def _audit_rule(f: Facts, arg: str) -> Verdict:
     """Pass when an auditd rule watches the path (`-w PATH` or `path=`/`dir=`): the loaded rules from
     `auditctl -l`, or the files in /etc/audit/rules.d when auditctl cannot answer. A binary whose name is a
     symlink (Debian's /usr/bin/runc) must be watched where the link leads: a watch on the link itself never
-    sees the binary run or changed.
+    sees the binary run or changed. The data-root under userns-remap (/var/lib/docker/UID.GID) is watched as
+    well by a recursive watch on an ancestor directory (`-w DIR`, `dir=DIR`; a `path=` rule is not recursive).
 
     Not applicable: the path is not installed or does not exist on the host; containerd's paths under a
     rootless daemon.
@@ -163,6 +175,15 @@ def _audit_rule(f: Facts, arg: str) -> Verdict:
     rules, source = f.audit_rules()
     found = _has_watch(rules, path)
     via = f" ({where.name} links to it)" if where.name else ""
+    if not found and arg == "/var/lib/docker":
+        # userns-remap puts the data-root in a subdirectory (/var/lib/docker/100000.100000): a watch on a
+        # directory (-w DIR, dir=DIR) is recursive, so one on an ancestor sees every change under it.
+        parent = os.path.dirname(_slashless(path))
+        while parent and parent != "/" and not found:
+            found = _recursive_watch(rules, parent)
+            if found:
+                via = f" (recursive watch on {parent})"
+            parent = os.path.dirname(parent)
     if found:
         return Verdict("pass", [f"{source}: {found}{via}"])
     return Verdict("fail", [f"no audit rule watches {path}{via} ({source})"])

@@ -440,6 +440,32 @@ case(
     "/var/lib/docker",
 )
 case(
+    "userns-remap's data-root under a watched /var/lib/docker: the watch is recursive",
+    "audit_rule",
+    STOCK,
+    "pass",
+    "-w /var/lib/docker -k docker (recursive watch on /var/lib/docker)",
+    both(
+        info(DockerRootDir="/var/lib/docker/100000.100000"),
+        stat("/var/lib/docker/100000.100000", kind="dir", mode=0o700),
+        audit_rules("-w /var/lib/docker -k docker\n", live=True),
+    ),
+    "/var/lib/docker",
+)
+case(
+    "userns-remap's data-root: a path= rule on the parent is not recursive",
+    "audit_rule",
+    STOCK,
+    "fail",
+    "no audit rule watches /var/lib/docker/100000.100000",
+    both(
+        info(DockerRootDir="/var/lib/docker/100000.100000"),
+        stat("/var/lib/docker/100000.100000", kind="dir", mode=0o700),
+        audit_rules("-a always,exit -F path=/var/lib/docker -F perm=wa -k docker\n", live=True),
+    ),
+    "/var/lib/docker",
+)
+case(
     "file absent",
     "audit_rule",
     STOCK,
