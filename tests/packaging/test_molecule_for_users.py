@@ -11,8 +11,8 @@ makes a real container test host (debian12, a systemd container running its own
 dockerd), converges the role, checks idempotence, and verifies with
 dockguard.hardening.cis_audit and the audit role's level-1 gate.
 
-The gate must also bite: with the host kept (`--destroy never`), daemon.json made
-world-writable (CIS 3.18, level 1) makes `molecule verify` fail on that control.
+The gate must also bite: with the host kept (`--destroy never`), /etc/docker made
+world-writable (CIS 3.6, a level 1 control) makes `molecule verify` fail on that control.
 
 Needs root and a Docker engine (the test host is real); about five minutes.
 Runs under the scenario lock /tmp/dg-molecule-user-example.lock; its host
@@ -147,13 +147,13 @@ def test_molecule_test_of_a_users_role_from_the_installed_tarball(
             assert container_exists(HOST), "--destroy never keeps the host"
 
             # The gate bites: a level 1 control broken on the host fails verify, naming it.
-            subprocess.run(["docker", "exec", HOST, "chmod", "0666", "/etc/docker/daemon.json"], check=True)
+            subprocess.run(["docker", "exec", HOST, "chmod", "0777", "/etc/docker"], check=True)
             bad = tmp_path / "molecule-verify-broken.log"
             rc, _seconds = molecule(["verify"], project, env, bad)
             broken = bad.read_text()
-            assert rc != 0, f"verify passed with a world-writable daemon.json:\n{tail(bad)}"
+            assert rc != 0, f"verify passed with a world-writable /etc/docker:\n{tail(bad)}"
             assert "CIS gate (level <= 1): 1 failing controls" in broken, tail(bad)
-            assert "3.18" in broken, tail(bad)
+            assert "3.6" in broken.split("CIS gate (level <= 1)")[1], tail(bad)
         finally:
             rc, _seconds = molecule(["destroy"], project, env, tmp_path / "molecule-destroy.log")
         assert rc == 0, tail(tmp_path / "molecule-destroy.log")
