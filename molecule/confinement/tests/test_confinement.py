@@ -38,8 +38,10 @@ MARKER_NAME = "EHWPOISON"
 
 def ansible(host: t.Any, module: str, args: dict[str, t.Any], key: str = "rules") -> t.Any:
     """Run a module on the host; AnsibleException on failure (a result without `key` is one: testinfra's
-    ad-hoc runner drops the failed flag of ansible-core 2.19)."""
-    result = host.backend.run_ansible(f"dockguard.hardening.{module}", json.dumps(args), check=False)
+    ad-hoc runner drops the failed flag of ansible-core 2.19). No arguments are passed as none at all: the
+    ad-hoc CLI reads an empty JSON object as falsy and falls back to key=value parsing, which makes "{}" a
+    raw parameter that the module refuses ("does not support raw params")."""
+    result = host.backend.run_ansible(f"dockguard.hardening.{module}", json.dumps(args) if args else None, check=False)
     if result.get("failed") or key not in result:
         raise AnsibleException(result)
     return result
@@ -109,10 +111,15 @@ def test_copy_fail_af_alg_and_vsock_are_denied(host: t.Any) -> None:
     bare = [o for _n, o in probe(host, calls[:2], "--security-opt seccomp=unconfined")]
     assert errno_of(bare[0]) == "EAFNOSUPPORT", bare
     assert errno_of(bare[1]) != "EPERM", bare
-    # the stock engine's own profile (recorded by prepare.yml before the role ran) let both through
+    # the stock engine's own profile (recorded by prepare.yml before the role ran) let AF_ALG through on both
+    # engines; AF_VSOCK it denies from Engine 23 on (moby's default profile: socket allowed with arg0 != 40),
+    # Debian 12's 20.10.24 lets it through
     stock = host.file("/opt/dg-confinement/stock-af.txt").content_string.splitlines()
     assert errno_of(stock[0]) == "EAFNOSUPPORT", stock
-    assert errno_of(stock[1]) != "EPERM", stock
+    if engine_major(host) >= 23:
+        assert errno_of(stock[1]) == "EPERM", stock
+    else:
+        assert errno_of(stock[1]) != "EPERM", stock
 
 
 def test_every_syscall_the_policy_allows_reaches_the_kernel(host: t.Any) -> None:
@@ -177,8 +184,9 @@ def test_package_install_runs(host: t.Any) -> None:
 
 
 def test_new_containers_get_the_defaults(host: t.Any) -> None:
+    # bash: the image's sh is dash, whose ulimit has no -u (its process limit is -p)
     out = host.check_output(
-        f"docker run --rm --user 1000 {IMAGE} sh -c 'ulimit -Sn; ulimit -Hn; ulimit -Su; ulimit -Hu; "
+        f"docker run --rm --user 1000 {IMAGE} bash -c 'ulimit -Sn; ulimit -Hn; ulimit -Su; ulimit -Hu; "
         "df -k /dev/shm | tail -1; readlink /proc/self/ns/cgroup /proc/self/ns/ipc'"
     ).split("\n")
     assert out[:4] == ["1024", "16384", "8192", "8192"]
