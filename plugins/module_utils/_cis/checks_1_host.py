@@ -138,7 +138,14 @@ def audit_path(f: Facts, arg: str) -> AuditPath:
     if arg.startswith(SYSCALL):
         arg = arg[len(SYSCALL) :]
     if arg == "/var/lib/docker":  # the data-root, wherever it is (the user's own for a rootless daemon)
-        return AuditPath(str(f.info().get("DockerRootDir") or arg))
+        root = str(f.info().get("DockerRootDir") or arg)
+        # userns-remap: dockerd keeps its state in DATA_ROOT/UID.GID. The watch goes on DATA_ROOT (a directory
+        # watch is recursive): right whether remapping is on or off, so turning it on rewrites no rule.
+        remapped = any("name=userns" in str(o) for o in f.info().get("SecurityOptions") or [])
+        base = os.path.basename(root.rstrip("/"))
+        if remapped and base.count(".") == 1 and base.replace(".", "").isdigit():
+            root = os.path.dirname(root.rstrip("/"))
+        return AuditPath(root)
     if arg == "/etc/docker/daemon.json":
         return AuditPath(f.config_file())
     if f.target.rootless:

@@ -453,6 +453,22 @@ case(
     "/var/lib/docker",
 )
 case(
+    "userns-remap on: the rule's path is the data-root above UID.GID, the same as with remapping off",
+    "audit_rule",
+    STOCK,
+    "pass",
+    "auditctl -l: -w /var/lib/docker -p wa -k docker",
+    both(
+        info(
+            DockerRootDir="/var/lib/docker/100000.100000",
+            SecurityOptions=["name=seccomp,profile=builtin", "name=userns"],
+        ),
+        stat("/var/lib/docker/100000.100000", kind="dir", mode=0o700),
+        audit_rules("-w /var/lib/docker -p wa -k docker\n", live=True),
+    ),
+    "/var/lib/docker",
+)
+case(
     "userns-remap's data-root: a path= rule on the parent is not recursive",
     "audit_rule",
     STOCK,
