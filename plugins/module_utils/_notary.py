@@ -167,6 +167,28 @@ def plan(
     return changes, after
 
 
+def resign_roles(changes: list[Change]) -> list[str]:
+    """Roles that keep existing but lose keys: what those keys signed last no longer verifies (TUF threshold).
+
+    Until a holder of a remaining key re-signs such a role as it is (`notary witness`), pulls of the tags it lists
+    fail, and the docker client's pushes into it are refused: it starts the unverifiable role afresh at version 1,
+    which the server already holds.
+    """
+    return sorted({c.role for c in changes if c.action == "remove_keys"})
+
+
+def resign_warning(gun: str, roles: list[str]) -> str:
+    """What the signer has to do after keys left ROLES, with the commands (empty when nothing left)."""
+    if not roles:
+        return ""
+    return (
+        f"{gun}: keys left {', '.join(roles)}. If a removed key signed one of them last, it no longer verifies: "
+        "pulls of the tags it lists fail and docker pushes into it are refused until a holder of one of its "
+        f"remaining keys re-signs it with the notary client: `notary -s SERVER -d ~/.docker/trust witness -p {gun} "
+        f"{' '.join(roles)}` (NOTARY_DELEGATION_PASSPHRASE is the key's passphrase)"
+    )
+
+
 class Runner(t.Protocol):
     def __call__(self, argv: list[str], env: dict[str, str]) -> tuple[int, str, str]: ...
 

@@ -83,6 +83,9 @@ options:
 notes:
   - Pulls with C(DOCKER_CONTENT_TRUST=1) trust C(targets/releases) (and C(targets)); a signer removed from it can still
     push images, but pulls with content trust no longer accept what it signs after the removal.
+  - When a key that signed a role last leaves it (a rotation, or a removed signer who pushed last), the role no longer
+    verifies until a holder of a remaining key re-signs it with C(notary witness); a docker push does not repair it
+    (the server refuses it as an old version). See RV(resign).
 seealso:
   - name: docker trust signer add
     description: The docker client's command this module's roles correspond to.
@@ -140,6 +143,15 @@ actions:
     - initialize the repository
     - add keys 6d3c8a0f4e1b to targets/alice
     - add keys 6d3c8a0f4e1b to targets/releases
+resign:
+  description:
+    - Roles that stay but lost keys in this task. What a removed key signed last in them no longer verifies - pulls
+      of the tags listed there fail and docker pushes into them are refused - until a holder of a remaining key
+      re-signs them (C(notary witness -p GUN ROLE...)); the task warns with the command.
+  returned: always
+  type: list
+  elements: str
+  sample: ["targets/alice", "targets/releases"]
 roles:
   description: The repository's delegation roles and their key IDs after the task (planned in check mode).
   returned: always
@@ -177,7 +189,7 @@ def run(module: AnsibleModule) -> dict[str, t.Any]:
     if present and not p["public_keys"]:
         raise nt.NotaryError("public_keys is empty: state=present needs the signer's public key files (NAME.pub)")
     wanted = _read_keys(p["public_keys"]) if present else {}
-    trust_dir = os.path.expanduser(p["trust_dir"])
+    trust_dir = p["trust_dir"]  # type=path: already expanded
     secrets = {
         "NOTARY_ROOT_PASSPHRASE": p["root_passphrase"] or "",
         "NOTARY_TARGETS_PASSPHRASE": p["targets_passphrase"] or "",
@@ -211,7 +223,7 @@ def _run(
     actions = []
     if current is None:
         if not present:
-            return {"changed": False, "repository": repo.gun, "key_ids": [], "actions": [], "roles": {}}
+            return {"changed": False, "repository": repo.gun, "key_ids": [], "actions": [], "resign": [], "roles": {}}
         if not p["create_repository"]:
             raise nt.NotaryError(
                 f"{repo.gun}: {repo.server} has no trust data for it; set create_repository=true to initialize it "
@@ -234,6 +246,10 @@ def _run(
     }
     if module._diff:
         result["diff"] = {"before": {"roles": current}, "after": {"roles": after}}
+    result["resign"] = nt.resign_roles(changes)
+    warning = nt.resign_warning(repo.gun, result["resign"])
+    if warning:
+        result["warnings"] = [warning]
     if module.check_mode or not actions:
         return result
     if "initialize the repository" in actions:

@@ -1,4 +1,4 @@
-#!/bin/bash
+# shellcheck shell=bash
 # Runs on dg-content-trust-host: the engine trusts the registry's CA (per
 # registry, as Docker documents), signers alice and bob and an ordinary user
 # carol, each signer's delegation key made by the docker client in her own

@@ -1,4 +1,4 @@
-#!/bin/bash
+# shellcheck shell=bash
 # Runs on dg-content-trust-svc after the configuration tree is unpacked:
 # MariaDB up, Notary's tables and users, then signer, server and registry
 # started and waited for over TLS. Test-only secrets come from the unpacked

@@ -119,6 +119,18 @@ def fetch_pub(name: str) -> str:
     return str(dest)
 
 
+def push_with_only(label: str, key_id: str, tag: str) -> t.Any:
+    """alice pushes a new image TAG signed with one of her keys alone, from a throwaway trust directory."""
+    config = f"/home/alice/{label}"
+    HOST.run_expect(
+        [0],
+        f"rm -rf {config} && install -d -o alice -g alice -m 0700 {config} {config}/trust {config}/trust/private && "
+        f"install -o alice -g alice -m 0600 /home/alice/.docker/trust/private/{key_id}.key {config}/trust/private/",
+    )
+    image(tag, tag)
+    return push("alice", tag, config=config)
+
+
 # -- the stand-up and the role's settings ----------------------------------------
 
 
@@ -244,28 +256,36 @@ def test_a_removed_signer_is_no_longer_trusted() -> None:
 
 def test_delegation_key_rotation() -> None:
     old = {k["ID"] for s in trust()["Signers"] if s["Name"] == "alice" for k in s["Keys"]}
-    as_user(
+    made = as_user(
         "alice",
         "docker trust key generate alice2 --dir /home/alice",
         "DOCKER_CONTENT_TRUST_REPOSITORY_PASSPHRASE=molecule-only-alice",
     )
+    assert made.rc == 0, made.stdout + made.stderr
     rotated = signer_module("alice", public_keys=[fetch_pub("alice2")])
     assert rotated.get("changed") is True, rotated
     new = set(rotated["key_ids"])
     assert {k["ID"] for s in trust()["Signers"] if s["Name"] == "alice" for k in s["Keys"]} == new
     assert not old & new
+    assert rotated["resign"] == ["targets/alice", "targets/releases"], rotated
 
-    # the old key alone no longer signs for the repository
-    (old_id,) = old
-    HOST.run_expect(
-        [0],
-        f"install -d -o alice -m 0700 /home/alice/old/trust/private && "
-        f"install -o alice -m 0600 /home/alice/.docker/trust/private/{old_id}.key /home/alice/old/trust/private/",
-    )
-    image("v2old", "v2old")
-    out = push("alice", "v2old", config="/home/alice/old")
+    # the old key alone no longer signs for the repository: the client finds no role it may sign
+    out = push_with_only("old", next(iter(old)), "v2old")
     assert out.rc != 0
-    print("push signed with the rotated-out key:", out.stderr.strip().splitlines()[-1:])
+    assert "no valid signing keys for delegation roles" in out.stderr, out.stdout + out.stderr
+    # TUF: targets/alice and targets/releases on the server were last signed with the rotated-out key, so they no
+    # longer verify. The docker client starts such a role afresh (version 1), which the server already holds: a
+    # push with the new key is refused until a holder of the new key re-signs the roles as they are.
+    out = push_with_only("new", next(iter(new)), "v2new")
+    assert out.rc != 0
+    assert "trust server rejected operation" in out.stderr, out.stdout + out.stderr
+    witness = as_user(
+        "alice",
+        f"notary -s https://dg-content-trust-svc:4443 -d /home/alice/.docker/trust witness -p {REPO} "
+        "targets/alice targets/releases",
+        "NOTARY_DELEGATION_PASSPHRASE=molecule-only-alice",
+    )
+    assert witness.rc == 0, witness.stdout + witness.stderr
     # the new key signs, and the releases role is valid again for every tag
     image("v2", "v2")
     out = push("alice", "v2")

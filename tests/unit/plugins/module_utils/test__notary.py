@@ -86,6 +86,23 @@ def test_removing_an_absent_signer_changes_nothing() -> None:
     assert nt.plan(current, "alice", {}, False) == ([], current)
 
 
+def test_roles_that_lose_keys_must_be_re_signed() -> None:
+    """A rotation leaves targets/alice and targets/releases signed by a key they no longer hold; removing a whole
+    role, or adding keys, leaves nothing to re-sign."""
+    current = {"targets/alice": [ALICE], "targets/bob": [BOB], "targets/releases": sorted([ALICE, BOB])}
+    rotation, _after = nt.plan(current, "alice", {OTHER: "n.pub"}, True)
+    assert nt.resign_roles(rotation) == ["targets/alice", "targets/releases"]
+    warning = nt.resign_warning("reg:5000/team/app", nt.resign_roles(rotation))
+    assert "witness -p reg:5000/team/app targets/alice targets/releases" in warning
+    removal, _after = nt.plan(current, "bob", {}, False)
+    assert nt.resign_roles(removal) == ["targets/releases"]
+    last, _after = nt.plan({"targets/alice": [ALICE], "targets/releases": [ALICE]}, "alice", {}, False)
+    assert nt.resign_roles(last) == []
+    assert nt.resign_warning("reg:5000/team/app", []) == ""
+    added, _after = nt.plan({}, "alice", {ALICE: "a.pub"}, True)
+    assert nt.resign_roles(added) == []
+
+
 @pytest.mark.parametrize(
     ("gun", "name", "match"),
     [
