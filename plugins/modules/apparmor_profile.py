@@ -25,7 +25,7 @@ description:
   - On a kernel without AppArmor the task fails before writing anything, unless O(load=false), which only writes
     the checked file (for a later boot with AppArmor).
   - In check mode on a host without C(apparmor_parser) yet (an earlier task of the same run installs it), the text
-    cannot be compiled: the task predicts from the file's text and the loaded profile's name and mode, and warns.
+    cannot be compiled, so the task predicts from the text and the loaded profile's name and mode, and warns.
 extends_documentation_fragment:
   - dockguard.hardening.attributes
   - dockguard.hardening.attributes.full
