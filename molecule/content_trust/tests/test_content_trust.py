@@ -279,6 +279,9 @@ def test_delegation_key_rotation() -> None:
     out = push_with_only("new", next(iter(new)), "v2new")
     assert out.rc != 0
     assert "trust server rejected operation" in out.stderr, out.stdout + out.stderr
+    before = carol_pulls("v1b")
+    assert before.rc != 0, "the releases role lists v1b but no longer verifies"
+    assert "No valid trust data for v1b" in before.stderr, before.stderr
     witness = as_user(
         "alice",
         f"notary -s https://dg-content-trust-svc:4443 -d /home/alice/.docker/trust witness -p {REPO} "
