@@ -34,7 +34,10 @@ TESTHOST = [sys.executable, str(ROOT / "tools" / "testhost.py")]
 def disposable_host() -> collections.abc.Iterator[str]:
     with open(LOCK, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        subprocess.run([*TESTHOST, "create", HOST, "debian12"], check=True, capture_output=True, timeout=900)
+        made = subprocess.run(
+            [*TESTHOST, "create", HOST, "debian12"], capture_output=True, text=True, timeout=1800, check=False
+        )
+        assert made.returncode == 0, f"creating the test host failed:\n{made.stdout[-3000:]}\n{made.stderr[-3000:]}"
         try:
             yield HOST
         finally:
@@ -98,12 +101,16 @@ def test_harden_and_audit_from_the_installed_tarball(built: dict[str, t.Any], tm
             env,
             tmp_path,
         )
-        result = json.loads((reports / f"{host}.json").read_text())
+        report = reports / f"{host}.json"
+        assert report.is_file(), f"no report (rc={audit.returncode}):\n{audit.stdout[-6000:]}\n{audit.stderr[-3000:]}"
+        result = json.loads(report.read_text())
         statuses = {r["id"]: r["status"] for r in result["results"]}
         failing = sorted(cid for cid, status in statuses.items() if status in ("fail", "error"))
         assert audit.returncode == 0 and not failing, f"failing: {failing}\n{audit.stdout[-6000:]}"
         # the profile's waivers were applied, each with its reason, and nothing passed by being waived
         waived = {cid for cid, status in statuses.items() if status == "waived"}
+        # 1.1.1's waiver goes unused here: the container host's data-root is a volume of its own
+        assert statuses["1.1.1"] == "pass", statuses["1.1.1"]
         assert waived == {"2.9", "2.12", "2.13", "4.5"}, waived
         assert not result["unused_waivers"]
         # the hardening is what passes: the daemon, file, audit-rule and confinement controls

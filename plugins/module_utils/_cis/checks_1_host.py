@@ -167,8 +167,9 @@ def _audit_rule(f: Facts, arg: str) -> Verdict:
     """Pass when an auditd rule watches the path (`-w PATH` or `path=`/`dir=`): the loaded rules from
     `auditctl -l`, or the files in /etc/audit/rules.d when auditctl cannot answer. A binary whose name is a
     symlink (Debian's /usr/bin/runc) must be watched where the link leads: a watch on the link itself never
-    sees the binary run or changed. The data-root under userns-remap (/var/lib/docker/UID.GID) is watched as
-    well by a recursive watch on an ancestor directory (`-w DIR`, `dir=DIR`; a `path=` rule is not recursive).
+    sees the binary run or changed. The data-root is a tree: only a recursive rule on it (`-w DIR`, `dir=DIR`;
+    a `path=` rule is not recursive) or on an ancestor counts; under userns-remap the rule's path is the
+    configured data-root, not its UID.GID subdirectory.
 
     Not applicable: the path is not installed or does not exist on the host; containerd's paths under a
     rootless daemon.
@@ -180,7 +181,8 @@ def _audit_rule(f: Facts, arg: str) -> Verdict:
     if not f.host.stat(path).exists:
         return Verdict("not_applicable", [f"{path} does not exist on this host"])
     rules, source = f.audit_rules()
-    found = _has_watch(rules, path)
+    # The data-root is a tree: only a recursive rule (-w DIR, dir=DIR) sees what changes in it.
+    found = _recursive_watch(rules, path) if arg == "/var/lib/docker" else _has_watch(rules, path)
     via = f" ({where.name} links to it)" if where.name else ""
     if not found and arg == "/var/lib/docker":
         # userns-remap puts the data-root in a subdirectory (/var/lib/docker/100000.100000): a watch on a

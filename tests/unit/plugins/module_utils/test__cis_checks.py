@@ -469,6 +469,15 @@ case(
     "/var/lib/docker",
 )
 case(
+    "the data-root is a tree: a path= rule on it sees nothing inside",
+    "audit_rule",
+    STOCK,
+    "fail",
+    "no audit rule watches /var/lib/docker",
+    audit_rules("-a always,exit -F path=/var/lib/docker -F perm=wa -k docker\n", live=True),
+    "/var/lib/docker",
+)
+case(
     "userns-remap's data-root: a path= rule on the parent is not recursive",
     "audit_rule",
     STOCK,
