@@ -56,6 +56,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -690,7 +691,8 @@ def _warm_up(image_dir: str, timeout: float = 1200.0) -> None:
     run(argv, stdout=subprocess.DEVNULL)
     try:
         wait_for_vm(state, state_dir, started, timeout)
-        run(ssh_argv(state, ["sh", "-c", VM_WARMUP_CLEANUP]))
+        # ssh joins its words into one line for the remote shell: the script is one quoted word
+        run(ssh_argv(state, ["sh", "-c", shlex.quote(VM_WARMUP_CLEANUP)]))
         deadline = time.monotonic() + 300
         while _qemu_pid(state_dir) is not None:
             if time.monotonic() > deadline:
