@@ -83,7 +83,8 @@ def seconds(duration: dict[str, str]) -> float:
     def parse(stamp: str) -> float:
         return time.mktime(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S")) + float("0." + stamp[20:26] or "0")
 
-    return parse(duration["end"]) - parse(duration["start"])
+    # a task that never ended for a host (an include, a task skipped by a failed host) counts nothing
+    return parse(duration["end"]) - parse(duration["start"]) if "end" in duration else 0.0
 
 
 def where(data: dict[str, t.Any]) -> tuple[dict[str, float], dict[str, float]]:
