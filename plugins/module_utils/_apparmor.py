@@ -232,6 +232,16 @@ class Host:
         return self.parser
 
 
+def file_diff(path: str, before: str | None, after: str) -> dict[str, str]:
+    """The task's diff of the profile file (absent before: said in its header)."""
+    return {
+        "before": before or "",
+        "after": after,
+        "before_header": path if before is not None else f"{path} (absent)",
+        "after_header": path,
+    }
+
+
 def read_sys(path: str) -> str | None:
     """A kernel interface file (sysfs, securityfs), or None when it cannot be read."""
     try:
@@ -290,12 +300,7 @@ class Manager:
             "policy_sha1": compiled.sha1,
         }
         if self.diff:
-            result["diff"] = {
-                "before": before or "",
-                "after": after,
-                "before_header": path if before is not None else f"{path} (absent)",
-                "after_header": path,
-            }
+            result["diff"] = file_diff(path, before, after)
         if reasons and not self.check_mode:
             backup = self.write_and_load(path, before, after, load, reasons)
             if backup:
@@ -337,12 +342,7 @@ class Manager:
             ],
         }
         if self.diff:
-            result["diff"] = {
-                "before": before or "",
-                "after": after,
-                "before_header": path if before is not None else f"{path} (absent)",
-                "after_header": path,
-            }
+            result["diff"] = file_diff(path, before, after)
         return result
 
     def write_and_load(self, path: str, before: str | None, after: str, load: bool, reasons: list[str]) -> str | None:

@@ -106,13 +106,8 @@ APT_GET = ["apt-get", "-o", "DPkg::Lock::Timeout=600"]
 @contextlib.contextmanager
 def locked(name: str) -> Iterator[None]:
     """One holder at a time on this machine (two scenarios building the same image, or installing packages)."""
-    path = os.path.join(tempfile.gettempdir(), f"dockguard-testhost-{name}.lock")
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with locked_file(os.path.join(tempfile.gettempdir(), f"dockguard-testhost-{name}.lock")):
+        yield
 
 
 def apt_install(*packages: str) -> None:
